@@ -155,7 +155,7 @@ def _slice_hu(path: Path, ds: pydicom.Dataset) -> np.ndarray:
     try:
         raw = ds.pixel_array
     except Exception as exc:  # decoders raise many types; all mean "cannot decode this file"
-        raise InputError(path, f"cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
+        raise InputError(path, f"cannot decode pixel data, truncated or corrupt ({type(exc).__name__}: {exc})") from exc
     if raw.ndim != 2:
         raise InputError(path, f"expected one 2-D frame per file, got pixel array {raw.shape}")
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
