@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
+from mitsgan.errors import InputError
 from mitsgan.io.scan import Scan
 
 ArrayLike = Sequence[float] | np.ndarray
@@ -36,6 +37,26 @@ def world_to_voxel(scan: Scan, xyz: ArrayLike) -> np.ndarray:
     idx_xyz = np.linalg.solve(scan.direction_xyz, rel.T).T / np.asarray(scan.spacing_xyz)
     zyx = idx_xyz[:, ::-1]
     return zyx[0] if np.ndim(xyz) == 1 else zyx
+
+
+def pixel_to_world(scan: Scan, row: float, col: float, z_mm: float) -> np.ndarray:
+    """World (x, y, z) mm of pixel (row, col) on the plane whose patient z is ``z_mm``.
+
+    ``row``/``col`` index the DICOM image (row = y, col = x, as pylidc and
+    nodules.csv give them); the slice index is solved from the z coordinate so
+    a slab that starts anywhere in the original series still maps correctly.
+
+    Annotation lists such as LIDC's nodules.csv name a point by its pixel
+    row/col and the DICOM z position (ImagePositionPatient z) of its slice, not
+    by a slice index, because the series on disk may be a slab of the original.
+    """
+    d = scan.direction_xyz
+    sx, sy, sz = scan.spacing_xyz
+    ox, oy, oz = scan.origin_xyz
+    if abs(d[2, 2]) < 1e-3:
+        raise InputError(scan.source.path, "scan is not axial: a z position cannot pick a slice")
+    k = (z_mm - oz - d[2, 0] * sx * col - d[2, 1] * sy * row) / (d[2, 2] * sz)
+    return voxel_to_world(scan, (k, row, col))
 
 
 def contains_voxel(scan: Scan, zyx: ArrayLike, margin_vox: ArrayLike = (0, 0, 0)) -> bool:

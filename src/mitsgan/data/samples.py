@@ -246,6 +246,14 @@ class _LocationSamples:
     def __len__(self) -> int:
         return len(self.locations)
 
+    def _item_index(self, index: int) -> int:
+        """``index`` made non-negative (Python's negative indexing); IndexError when out of range."""
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return index
+
     def scan(self, seriesuid: str) -> Scan:
         """The scan, read at most once while it stays among the ``cache_scans`` most recent."""
         if seriesuid in self._cache:
@@ -265,9 +273,9 @@ class _LocationSamples:
 
         path = self.dataset.scans.get(seriesuid)
         if seriesuid not in self._cache and path is not None and path.is_file() and itk_format_of(path):
-            from mitsgan.data.builders import header_geometry
+            from mitsgan.io.itk_formats import read_itk_geometry
 
-            return header_geometry(path)
+            return read_itk_geometry(path)
         return self.scan(seriesuid)
 
     def _drop_unusable(self, check: Callable[[Scan, Location], None]) -> None:
@@ -344,10 +352,7 @@ class CubeSamples(_LocationSamples):
     def __getitem__(self, index: int) -> Sample:
         import torch
 
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+        index = self._item_index(index)
         image = torch.from_numpy(np.ascontiguousarray(self.cube(index), dtype=np.float32))[None]
         if self.transform is not None:
             image = self.transform(image)
@@ -393,10 +398,7 @@ class SliceSamples(_LocationSamples):
     def __getitem__(self, index: int) -> Sample:
         import torch
 
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+        index = self._item_index(index)
         stack, center = self.stack(index)
         image = torch.from_numpy(stack)
         if self.transform is not None:

@@ -81,6 +81,29 @@ def read_itk(path: str | Path) -> Scan:
     )
 
 
+def read_itk_geometry(path: str | Path) -> Scan:
+    """A Scan carrying only the geometry of an ITK file (header read, no voxels).
+
+    ``hu`` is a read-only broadcast of 0 with the volume's shape (no memory), so
+    coordinate code can use it like any scan; ``source.format`` is ``"mhd"``.
+    """
+    path = Path(path)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise InputError(path, "cannot read the image header") from exc
+    if reader.GetDimension() != 3:
+        raise InputError(path, f"expected a 3-D volume, got {reader.GetDimension()}-D")
+    nx, ny, nz = reader.GetSize()
+    sx, sy, sz = reader.GetSpacing()
+    hu = np.broadcast_to(np.zeros((), np.float32), (nz, ny, nx))  # geometry only, no memory
+    return Scan(hu=hu, spacing_zyx=(sz, sy, sx), origin_xyz=reader.GetOrigin(),
+                direction_xyz=np.asarray(reader.GetDirection()).reshape(3, 3),
+                source=ScanSource(format="mhd", path=str(path)))
+
+
 def storage_array(hu: np.ndarray) -> np.ndarray:
     """int16 when every voxel is a whole HU that fits (lossless), else float32."""
     if np.all(np.mod(hu, 1) == 0) and hu.min() >= -32768 and hu.max() <= 32767:
