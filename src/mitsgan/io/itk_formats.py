@@ -85,7 +85,7 @@ def read_itk_geometry(path: str | Path) -> Scan:
     """A Scan carrying only the geometry of an ITK file (header read, no voxels).
 
     ``hu`` is a read-only broadcast of 0 with the volume's shape (no memory), so
-    coordinate code can use it like any scan; ``source.format`` is ``"mhd"``.
+    coordinate code can use it like any scan.
     """
     path = Path(path)
     reader = sitk.ImageFileReader()
@@ -101,7 +101,7 @@ def read_itk_geometry(path: str | Path) -> Scan:
     hu = np.broadcast_to(np.zeros((), np.float32), (nz, ny, nx))  # geometry only, no memory
     return Scan(hu=hu, spacing_zyx=(sz, sy, sx), origin_xyz=reader.GetOrigin(),
                 direction_xyz=np.asarray(reader.GetDirection()).reshape(3, 3),
-                source=ScanSource(format="mhd", path=str(path)))
+                source=ScanSource(format=itk_format_of(path) or "itk", path=str(path)))
 
 
 def storage_array(hu: np.ndarray) -> np.ndarray:
