@@ -1,0 +1,323 @@
+#!/usr/bin/env python
+"""How close is a ``mitsgan phantom`` scan to real chest CT?
+
+Compares one or more phantoms with the real scans in ``../shared/data/ct`` (the
+pyradiomics lung1 NRRD and the three LIDC-IDRI DICOM slabs) on:
+
+* Jensen-Shannon divergence (base 2, so 0..1) of the HU histograms inside the body
+  (1 HU bins over [-1024, 600]), against each real scan and against their pooled
+  histogram (each real scan weighted equally);
+* lung parenchyma median and IQR (HU < -400 inside the body, two largest regions,
+  eroded away from the pleura so vessels and partial volume stay out);
+* noise standard deviation in homogeneous soft tissue (median 9x9 local std where
+  a 21x21 neighbourhood is all soft tissue, -20..100 HU);
+* the radial noise power spectrum of 32x32 soft-tissue ROIs: peak frequency,
+  frequency where it falls to half the peak (high side), mean frequency, and a few
+  normalised bins.
+
+Writes ``phantom_realism.png`` (phantom vs real, lung window [-1350, 150] and
+mediastinal window [-160, 240]), ``phantom_realism.json`` and ``phantom_realism.md``
+into the output folder (default ``benchmarks/results/``). Skips (exit 0) with a
+message when ``../shared`` is absent.
+
+Usage: ``python benchmarks/phantom_realism.py [OUT_DIR] [--seeds 0 1 2] [--phantom X.mhd]``
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "ct"
+HIST_LO, HIST_HI = -1024, 600
+LUNG_WINDOW = (-1350, 150)
+MEDIASTINAL_WINDOW = (-160, 240)
+
+
+# ----------------------------------------------------------------------------- loading
+def read_lidc_slab(folder: Path):
+    """A LIDC slab as a Scan: mitsgan's DICOM reader, or pydicom directly if it is missing."""
+    try:
+        from mitsgan.io import read_scan
+
+        return read_scan(folder)
+    except Exception as exc:  # reader not there yet / fails: do it by hand
+        print(f"  (mitsgan DICOM reader unavailable: {exc}; reading with pydicom)")
+    import pydicom
+
+    from mitsgan.io.scan import Scan
+
+    dss = [pydicom.dcmread(p) for p in sorted(folder.glob("*.dcm"))]
+    dss.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+    vols = []
+    for d in dss:
+        raw = d.pixel_array.astype(np.float32)
+        hu = raw * float(d.RescaleSlope) + float(d.RescaleIntercept)
+        pad = getattr(d, "PixelPaddingValue", None)
+        if pad is not None:
+            hu[d.pixel_array == pad] = -1024.0
+        vols.append(np.maximum(hu, -1024.0))
+    ps = [float(v) for v in dss[0].PixelSpacing]
+    dz = abs(float(dss[1].ImagePositionPatient[2]) - float(dss[0].ImagePositionPatient[2]))
+    return Scan(hu=np.stack(vols), spacing_zyx=(dz, ps[0], ps[1]),
+                origin_xyz=tuple(float(v) for v in dss[0].ImagePositionPatient))
+
+
+def real_scans() -> dict:
+    from mitsgan.io import read_scan
+
+    out = {"lung1": read_scan(SHARED / "pyradiomics" / "lung1_image.nrrd")}
+    for pdir in sorted((SHARED / "lidc").glob("LIDC-IDRI-*")):
+        series = sorted(p for p in pdir.glob("*/*") if p.is_dir())
+        if series:
+            out[pdir.name] = read_lidc_slab(series[0])
+    return out
+
+
+# ----------------------------------------------------------------------------- measures
+def body_mask(hu: np.ndarray) -> np.ndarray:
+    """> -500 HU, opened to detach the table, largest 3-D component, holes filled per slice."""
+    m = hu > -500
+    st = ndimage.generate_binary_structure(2, 1)
+    m = np.stack([ndimage.binary_opening(s, st, iterations=2) for s in m])
+    lab, n = ndimage.label(m)
+    if n == 0:
+        return m
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    m = lab == int(np.argmax(sizes))
+    return np.stack([ndimage.binary_fill_holes(s) for s in m])
+
+
+def histogram(hu: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    v = np.clip(np.rint(hu[mask]), HIST_LO, HIST_HI).astype(np.int64) - HIST_LO
+    h = np.bincount(v, minlength=HIST_HI - HIST_LO + 1).astype(np.float64)
+    return h / h.sum()
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    m = 0.5 * (p + q)
+
+    def kl(a, b):
+        nz = a > 0
+        return float(np.sum(a[nz] * np.log2(a[nz] / b[nz])))
+
+    return 0.5 * kl(p, m) + 0.5 * kl(q, m)
+
+
+def lung_stats(hu: np.ndarray, body: np.ndarray) -> dict:
+    air = (hu < -400) & body
+    lab, n = ndimage.label(air)
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    keep = np.argsort(sizes)[::-1][:2]
+    lung = np.isin(lab, keep[sizes[keep] > 0.01 * body.sum()])
+    st = ndimage.generate_binary_structure(2, 1)
+    lung = np.stack([ndimage.binary_erosion(s, st, iterations=3) for s in lung])
+    v = hu[lung]
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return {"median_hu": float(med), "iqr_hu": float(q3 - q1), "p05_hu": float(np.percentile(v, 5)),
+            "p95_hu": float(np.percentile(v, 95)), "fraction_of_body": float(lung.sum() / body.sum())}
+
+
+def soft_tissue_core(hu: np.ndarray, body: np.ndarray, half: int = 10) -> np.ndarray:
+    smooth = np.stack([ndimage.gaussian_filter(s.astype(np.float32), 2.0) for s in hu])
+    soft = (smooth > -20) & (smooth < 100) & body
+    return np.stack([ndimage.binary_erosion(s, np.ones((2 * half + 1, 2 * half + 1), bool)) for s in soft])
+
+
+def noise_std(hu: np.ndarray, core: np.ndarray) -> float:
+    vals = []
+    for k in range(hu.shape[0]):
+        if not core[k].any():
+            continue
+        s = hu[k].astype(np.float64)
+        m1 = ndimage.uniform_filter(s, 9)
+        m2 = ndimage.uniform_filter(s * s, 9)
+        sd = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)) * np.sqrt(81 / 80)
+        vals.append(sd[core[k]])
+    return float(np.median(np.concatenate(vals))) if vals else float("nan")
+
+
+def nps(hu: np.ndarray, core: np.ndarray, pixel_mm: float, roi: int = 32, max_rois: int = 300) -> dict:
+    """Radial NPS of detrended soft-tissue ROIs (ROI centre must sit in the eroded core)."""
+    spectra = []
+    for k in range(hu.shape[0]):
+        if len(spectra) >= max_rois:
+            break
+        c = core[k]
+        for y in range(roi // 2, hu.shape[1] - roi // 2, roi):
+            for x in range(roi // 2, hu.shape[2] - roi // 2, roi):
+                if not c[y, x]:
+                    continue
+                patch = hu[k, y - roi // 2: y + roi // 2, x - roi // 2: x + roi // 2].astype(np.float64)
+                if patch.std() > 60:  # an edge slipped in
+                    continue
+                yy, xx = np.mgrid[:roi, :roi] / roi
+                A = np.stack([np.ones(roi * roi), yy.ravel(), xx.ravel(), yy.ravel() ** 2,
+                              xx.ravel() ** 2, (xx * yy).ravel()], 1)
+                coef, *_ = np.linalg.lstsq(A, patch.ravel(), rcond=None)
+                patch = patch - (A @ coef).reshape(roi, roi)
+                spectra.append(np.abs(np.fft.fft2(patch)) ** 2 * pixel_mm ** 2 / (roi * roi))
+    if not spectra:
+        return {"n_rois": 0}
+    S = np.mean(spectra, axis=0)
+    f = np.fft.fftfreq(roi, d=pixel_mm)
+    fr = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+    edges = np.arange(0, fr.max() + 0.05, 0.05)
+    idx = np.digitize(fr.ravel(), edges) - 1
+    radial = np.bincount(idx, weights=S.ravel()) / np.maximum(np.bincount(idx), 1)
+    centres = edges[: len(radial)] + 0.025
+    valid = centres <= 0.5 / pixel_mm
+    radial, centres = radial[valid], centres[valid]
+    ipk = int(np.argmax(radial))
+    half = np.flatnonzero(radial[ipk:] < 0.5 * radial[ipk])
+    f_half = float(centres[ipk + half[0]]) if half.size else float(centres[-1])
+    mean_f = float(np.sum(centres * radial) / np.sum(radial))
+    bins = {f"{b:.1f}": float(np.interp(b, centres, radial) / radial[ipk]) for b in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)}
+    return {"n_rois": len(spectra), "peak_cycles_per_mm": float(centres[ipk]),
+            "half_power_cycles_per_mm": f_half, "mean_cycles_per_mm": mean_f,
+            "normalised_nps": bins, "radial_f": centres.tolist(), "radial_nps": radial.tolist()}
+
+
+def measure(hu: np.ndarray, pixel_mm: float) -> tuple[dict, np.ndarray]:
+    body = body_mask(hu)
+    core = soft_tissue_core(hu, body)
+    res = {"lung": lung_stats(hu, body), "noise_std_hu": noise_std(hu, core),
+           "nps": nps(hu, core, pixel_mm), "body_voxels": int(body.sum())}
+    return res, histogram(hu, body)
+
+
+# ----------------------------------------------------------------------------- figure
+def figure(path: Path, scans: dict, lung_slices: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(scans)
+    fig, axs = plt.subplots(2, len(names), figsize=(4.2 * len(names), 8.6))
+    for c, name in enumerate(names):
+        hu = scans[name].hu
+        k = lung_slices[name]
+        for r, (lo, hi) in enumerate((LUNG_WINDOW, MEDIASTINAL_WINDOW)):
+            ax = axs[r, c]
+            ax.imshow(hu[k], cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=11)
+        axs[0, 0].set_ylabel(f"lung window {LUNG_WINDOW}")
+        axs[1, 0].set_ylabel(f"mediastinal {MEDIASTINAL_WINDOW}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def lung_slice(hu: np.ndarray) -> int:
+    """The slice with the most lung (HU < -600 inside the middle of the image)."""
+    n = hu.shape[1]
+    centre = hu[:, n // 5: -n // 5, n // 8: -n // 8]
+    return int(np.argmax((centre < -600).sum(axis=(1, 2))))
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Compare mitsgan phantoms with real chest CT.")
+    ap.add_argument("out", nargs="?", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="phantom seeds to generate")
+    ap.add_argument("--slices", type=int, default=64)
+    ap.add_argument("--phantom", type=Path, default=None, help="use this scan instead of generating")
+    args = ap.parse_args(argv)
+
+    if not SHARED.is_dir():
+        print(f"SKIP: real scans not found at {SHARED} (../shared is only in the development tree)")
+        return 0
+    from mitsgan.data.phantom import generate_phantom
+    from mitsgan.io import read_scan
+
+    print("reading real scans ...")
+    reals = real_scans()
+    phantoms = {}
+    seconds = []
+    if args.phantom:
+        phantoms[args.phantom.stem[:24]] = read_scan(args.phantom)
+    else:
+        for s in args.seeds:
+            t = time.perf_counter()
+            ph = generate_phantom(seed=s, slices=args.slices)
+            seconds.append(time.perf_counter() - t)
+            phantoms[f"phantom seed {s}"] = ph.scan
+            print(f"phantom seed {s}: {seconds[-1]:.1f} s, shape {ph.scan.shape}, spacing {ph.scan.spacing_zyx}")
+
+    stats, hists = {}, {}
+    for name, scan in {**phantoms, **reals}.items():
+        stats[name], hists[name] = measure(scan.hu, scan.spacing_zyx[1])
+    pooled = np.mean([hists[n] for n in reals], axis=0)
+    report: dict = {"generation_seconds": seconds, "phantoms": {}, "real": {}}
+    for name in reals:
+        report["real"][name] = {k: v for k, v in stats[name].items()}
+        report["real"][name]["shape_zyx"] = list(reals[name].shape)
+        report["real"][name]["spacing_zyx"] = list(reals[name].spacing_zyx)
+    for name in phantoms:
+        js = {r: js_divergence(hists[name], hists[r]) for r in reals}
+        js["pooled_real"] = js_divergence(hists[name], pooled)
+        report["phantoms"][name] = {"js_divergence": js, **stats[name],
+                                    "shape_zyx": list(phantoms[name].shape),
+                                    "spacing_zyx": list(phantoms[name].spacing_zyx)}
+    report["real_vs_real_js"] = {f"{a} vs {b}": js_divergence(hists[a], hists[b])
+                                 for i, a in enumerate(reals) for b in list(reals)[i + 1:]}
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    shown = {list(phantoms)[0]: list(phantoms.values())[0], **reals}
+    figure(args.out / "phantom_realism.png", shown, {n: lung_slice(s.hu) for n, s in shown.items()})
+    slim = json.loads(json.dumps(report))
+    for group in ("phantoms", "real"):
+        for v in slim[group].values():
+            v["nps"].pop("radial_f", None)
+            v["nps"].pop("radial_nps", None)
+    (args.out / "phantom_realism.json").write_text(json.dumps(report, indent=1))
+    md = markdown(slim)
+    (args.out / "phantom_realism.md").write_text(md)
+    print(md)
+    print(f"figure: {args.out / 'phantom_realism.png'}")
+    return 0
+
+
+def markdown(rep: dict) -> str:
+    lines = ["# Phantom realism vs real chest CT", ""]
+    if rep["generation_seconds"]:
+        secs = ", ".join(f"{s:.1f}" for s in rep["generation_seconds"])
+        lines += [f"Generation time per default scan: {secs} s", ""]
+    reals = list(rep["real"])
+    lines += ["## Jensen-Shannon divergence of body HU histograms (base 2, 1 HU bins, [-1024, 600])", "",
+              "| phantom | " + " | ".join(reals) + " | pooled real |",
+              "|---" * (len(reals) + 2) + "|"]
+    for name, v in rep["phantoms"].items():
+        js = v["js_divergence"]
+        lines.append(f"| {name} | " + " | ".join(f"{js[r]:.3f}" for r in reals) + f" | {js['pooled_real']:.3f} |")
+    lines += ["", "Real vs real: " + ", ".join(f"{k} {v:.3f}" for k, v in rep["real_vs_real_js"].items()), ""]
+    lines += ["## Lung, noise, NPS", "",
+              "| scan | lung median HU | lung IQR HU | lung p5..p95 | noise std HU | NPS peak c/mm | NPS half-power c/mm | NPS mean c/mm | ROIs |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for group in ("phantoms", "real"):
+        for name, v in rep[group].items():
+            lu, n = v["lung"], v["nps"]
+            if n.get("n_rois", 0):
+                nps_txt = f"{n['peak_cycles_per_mm']:.3f} | {n['half_power_cycles_per_mm']:.3f} | {n['mean_cycles_per_mm']:.3f} | {n['n_rois']}"
+            else:
+                nps_txt = "- | - | - | 0"
+            lines.append(f"| {name} | {lu['median_hu']:.0f} | {lu['iqr_hu']:.0f} | {lu['p05_hu']:.0f}..{lu['p95_hu']:.0f} "
+                         f"| {v['noise_std_hu']:.1f} | {nps_txt} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

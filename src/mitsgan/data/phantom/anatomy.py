@@ -1,0 +1,436 @@
+"""Chest anatomy as analytic shapes, rendered one axial slice at a time.
+
+Frame: the *anatomy frame* is (X, Y, t) in mm. X is the patient's left (LPS x),
+Y posterior (LPS y), both centred on the body; ``t`` runs from the lung apex
+(t = 0) down toward the abdomen, so world z = -t. Every structure is a function of
+(X, Y) for a given ``t``, which lets one slice be computed with a few dozen numpy
+operations on 512x512 arrays (no per-voxel Python) and the same code run on a
+coarse grid to get the 3-D lung shape the vessel trees grow into.
+
+Layers follow a ray from the body centre: skin, subcutaneous fat, muscle, the rib
+ring (intercostal muscle, ribs, costal cartilage, sternum), then the thoracic
+cavity, which is split into lungs, mediastinum (fat, heart, great vessels,
+trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
+spleen. The values are non-contrast CT values: blood and myocardium ~ +40 HU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Labels of the tissue map returned with every slice (uint8).
+AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR, CARTILAGE, LUNG = 0, 1, 2, 3, 4, 5, 6, 7
+MED_FAT, HEART, VESSEL, AIRWAY_WALL, AIRWAY_LUMEN, LIVER, ESOPHAGUS, TABLE = 8, 9, 10, 11, 12, 13, 14, 15
+CANAL, DISC, SPLEEN, OUTSIDE_FOV = 16, 17, 18, 255
+
+f32 = np.float32
+
+
+@dataclass
+class Tube:
+    """A straight tube (great vessel, trachea, bronchus) from ``a`` to ``b`` in (X, Y, t) mm."""
+
+    a: tuple[float, float, float]
+    b: tuple[float, float, float]
+    radius_mm: float
+    label: int
+    hu: float
+    fat_margin_mm: float = 3.0
+
+
+@dataclass
+class ChestParams:
+    """Everything that varies between phantoms; drawn by :func:`sample_chest_params`."""
+
+    lung_length_mm: float
+    body_half_width_mm: float
+    body_half_ant_mm: float
+    body_half_post_mm: float
+    body_exponent: float
+    body_harmonics: np.ndarray  # (3, 2) relative outline wobble, harmonics 2-4
+    skin_mm: float
+    fat_mm: float
+    fat_harmonics: np.ndarray  # (4, 2) cos/sin amplitudes, relative
+    muscle_mm: float
+    pectoral_mm: float
+    paraspinal_mm: float
+    shoulder_mm: float
+    axilla_mm: float
+    ring_mm: float
+    rib_pitch_mm: float
+    rib_drop_mm: float
+    rib_phase_mm: float
+    rib_half_height_mm: float
+    rib_half_thick_mm: float
+    vert_radius_mm: float
+    vert_pitch_mm: float
+    vert_phase_mm: float
+    med_band_mm: float
+    t_arch_mm: float
+    t_carina_mm: float
+    heart_center: tuple[float, float, float]
+    heart_axes_mm: tuple[float, float, float]
+    heart_angle_rad: float
+    dome_right_t_mm: float
+    dome_left_t_mm: float
+    lung_hu: float
+    lung_gradient_hu: float
+    fat_hu: float
+    muscle_hu: float
+    blood_hu: float
+    cortical_hu: float
+    trabecular_hu: float
+    table_gap_mm: float
+    tubes: list[Tube] = field(default_factory=list)
+    hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+    # Derived landmarks (filled by finish()).
+    y_canal_mm: float = 0.0
+    y_vert_mm: float = 0.0
+    y_sternum_mm: float = 0.0
+
+    def finish(self) -> "ChestParams":
+        """Place the landmarks that depend on other parameters (spine, sternum, vessels)."""
+        fat_post = self.fat_mm * (1 + float(self.fat_harmonics[0, 0]) * -1 + float(self.fat_harmonics[1, 0]))
+        self.y_canal_mm = self.body_half_post_mm - max(fat_post, 3.0) - 24.0
+        self.y_vert_mm = self.y_canal_mm - 7.5 - 6.0 - self.vert_radius_mm
+        self.y_sternum_mm = -self.body_half_ant_mm + self.fat_mm * 0.8 + 3.0 + self.ring_mm * 0.5
+        return self
+
+
+def sample_chest_params(rng: np.random.Generator) -> ChestParams:
+    """Draw one patient's anatomy. Ranges follow adult chest CT measurements."""
+    u = rng.uniform
+    length = u(230.0, 275.0)
+    half_w = u(135.0, 178.0)
+    p = ChestParams(
+        lung_length_mm=length,
+        body_half_width_mm=half_w,
+        body_half_ant_mm=u(0.60, 0.70) * half_w,
+        body_half_post_mm=u(0.68, 0.78) * half_w,
+        body_exponent=u(2.0, 2.4),
+        body_harmonics=rng.uniform(-0.025, 0.025, size=(3, 2)),
+        skin_mm=u(1.5, 2.5),
+        fat_mm=u(6.0, 20.0),
+        fat_harmonics=rng.uniform(-0.25, 0.25, size=(4, 2)),
+        muscle_mm=u(5.0, 9.0),
+        pectoral_mm=u(4.0, 12.0),
+        paraspinal_mm=u(18.0, 26.0),
+        shoulder_mm=u(18.0, 32.0),
+        axilla_mm=u(6.0, 20.0),
+        ring_mm=u(10.0, 13.0),
+        rib_pitch_mm=u(22.0, 27.0),
+        rib_drop_mm=u(70.0, 100.0),
+        rib_phase_mm=u(0.0, 25.0),
+        rib_half_height_mm=u(4.5, 6.0),
+        rib_half_thick_mm=u(3.2, 4.2),
+        vert_radius_mm=u(15.0, 19.0),
+        vert_pitch_mm=u(24.0, 29.0),
+        vert_phase_mm=u(0.0, 29.0),
+        med_band_mm=u(8.0, 14.0),
+        t_arch_mm=u(0.24, 0.30) * length,
+        t_carina_mm=0.0,
+        heart_center=(u(22.0, 36.0), u(-30.0, -18.0), 0.0),
+        heart_axes_mm=(u(44.0, 54.0), u(30.0, 37.0), u(44.0, 54.0)),
+        heart_angle_rad=u(0.45, 0.8),
+        dome_right_t_mm=length - u(30.0, 45.0),
+        dome_left_t_mm=0.0,
+        lung_hu=u(-910.0, -880.0),
+        lung_gradient_hu=u(50.0, 90.0),
+        fat_hu=u(-118.0, -102.0),
+        muscle_hu=u(38.0, 52.0),
+        blood_hu=u(35.0, 45.0),
+        cortical_hu=u(750.0, 1150.0),
+        trabecular_hu=u(170.0, 280.0),
+        table_gap_mm=u(2.0, 12.0),
+    )
+    p.t_carina_mm = p.t_arch_mm + u(18.0, 26.0)
+    p.dome_left_t_mm = p.dome_right_t_mm + u(8.0, 18.0)
+    p.finish()
+    hx, hy, _ = p.heart_center
+    p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
+    _place_tubes(p, rng)
+    return p
+
+
+def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
+    """Great vessels, trachea, main bronchi and oesophagus as straight tubes."""
+    u = rng.uniform
+    yv, rv = p.y_vert_mm, p.vert_radius_mm
+    front = yv - rv  # anterior surface of the vertebral body
+    top, bottom = -80.0, p.lung_length_mm + 80.0
+    t_arch, t_car = p.t_arch_mm, p.t_carina_mm
+    hx, hy, ht = p.heart_center
+    r_aa, r_da = u(13.0, 17.0), u(10.5, 13.5)
+    x_aa, y_aa = u(-16.0, -8.0), p.y_sternum_mm + u(32.0, 42.0)
+    x_da, y_da = u(18.0, 26.0), front - u(2.0, 8.0)
+    y_tr = front - u(16.0, 22.0)
+    x_es, y_es = u(4.0, 10.0), front - 6.0
+    x_svc, y_svc = x_aa - r_aa - u(9.0, 13.0), y_aa + u(2.0, 8.0)
+    t_pa = t_car + u(8.0, 14.0)
+    x_pt, y_pt = u(14.0, 22.0), y_aa + u(0.0, 6.0)
+    hil_y = front - u(20.0, 28.0)
+    lw = p.body_half_width_mm - p.fat_mm - p.muscle_mm - p.ring_mm
+    x_hr, x_hl = -min(52.0, 0.42 * lw), min(50.0, 0.40 * lw)
+    blood = p.blood_hu
+    t_root = ht - p.heart_axes_mm[2] * 0.45
+    p.tubes = [
+        Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_arch), r_aa, VESSEL, blood),
+        Tube((x_aa, y_aa, t_arch), (x_da, y_da, t_arch), r_aa * 0.92, VESSEL, blood),
+        Tube((x_da, y_da, t_arch), (x_da - 2.0, y_da + 3.0, bottom), r_da, VESSEL, blood),
+        Tube((x_svc, y_svc, top), (x_svc, y_svc, t_root - 5.0), u(8.0, 10.5), VESSEL, blood),
+        Tube((x_aa + 6.0, y_aa - 4.0, t_arch), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), VESSEL, blood),
+        Tube((x_aa + 18.0, y_aa + 2.0, t_arch), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
+        Tube((x_da - 6.0, y_da - 6.0, t_arch), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
+        Tube((x_pt, y_pt, t_root + 10.0), (x_pt, y_pt, t_pa), u(12.0, 14.0), VESSEL, blood),
+        Tube((x_pt, y_pt, t_pa), (x_hl, hil_y, t_pa + 4.0), u(9.0, 10.5), VESSEL, blood),
+        Tube((x_pt, y_pt, t_pa), (x_hr, hil_y, t_pa + 8.0), u(9.5, 11.0), VESSEL, blood),
+        Tube((x_hr + 6.0, hil_y + 8.0, t_pa + 30.0), (hx - 12.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
+        Tube((x_hl - 6.0, hil_y + 8.0, t_pa + 28.0), (hx + 5.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
+        Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
+        Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
+        Tube((0.0, y_tr, t_car), (x_hr + 8.0, hil_y + 6.0, t_car + 22.0), u(7.0, 8.0), AIRWAY_LUMEN, -1000.0, 2.0),
+        Tube((0.0, y_tr, t_car), (x_hl - 8.0, hil_y + 6.0, t_car + 38.0), u(6.0, 7.0), AIRWAY_LUMEN, -1000.0, 2.0),
+    ]
+    p.hila = {
+        "right_artery": (x_hr, hil_y, t_pa + 8.0),
+        "left_artery": (x_hl, hil_y, t_pa + 4.0),
+        "right_vein": (x_hr + 6.0, hil_y + 8.0, t_pa + 30.0),
+        "left_vein": (x_hl - 6.0, hil_y + 8.0, t_pa + 28.0),
+        "right_bronchus": (x_hr + 8.0, hil_y + 6.0, t_car + 22.0),
+        "left_bronchus": (x_hl - 8.0, hil_y + 6.0, t_car + 38.0),
+    }
+
+
+def _harmonics(theta: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    out = np.ones_like(theta)
+    for k in range(coef.shape[0]):
+        out += coef[k, 0] * np.cos((k + 1) * theta) + coef[k, 1] * np.sin((k + 1) * theta)
+    return out
+
+
+def tube_distance(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float) -> np.ndarray | None:
+    """Distance (mm) from each pixel of slice ``t`` to the tube's axis; None if far."""
+    a = np.asarray(tube.a, dtype=np.float64)
+    b = np.asarray(tube.b, dtype=np.float64)
+    reach = tube.radius_mm + tube.fat_margin_mm + 1.0
+    if t < min(a[2], b[2]) - reach or t > max(a[2], b[2]) + reach:
+        return None
+    w = b - a
+    ww = float(w @ w)
+    qx, qy, qt = X - f32(a[0]), Y - f32(a[1]), f32(t - a[2])
+    s = np.clip((qx * f32(w[0]) + qy * f32(w[1]) + qt * f32(w[2])) / f32(ww), 0.0, 1.0)
+    return np.sqrt((qx - s * f32(w[0])) ** 2 + (qy - s * f32(w[1])) ** 2 + (qt - s * f32(w[2])) ** 2)
+
+
+def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
+
+    ``X`` is a (1, nx) row and ``Y`` a (ny, 1) column of mm coordinates; the result is
+    (ny, nx). Texture, vessels, nodules, blur and noise are added later in 3-D.
+    """
+    shape = (Y.shape[0], X.shape[1])
+    hu = np.full(shape, -1000.0, dtype=f32)
+    lab = np.zeros(shape, dtype=np.uint8)
+
+    # --- body outline: superellipse, flatter at the back; depth below skin along the ray.
+    widen = 0.93 + 0.07 * min(max(t / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    a = p.body_half_width_mm * widen
+    b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
+    # Rounder in front, flatter at the back where the patient lies on the couch.
+    n = np.where(Y < 0, f32(p.body_exponent), f32(p.body_exponent + 0.9))
+    rn = ((np.abs(X) / f32(a)) ** n + (np.abs(Y) / b) ** n) ** (1.0 / n)
+    th0 = np.arctan2(X, -Y)
+    wobble = np.ones_like(th0)
+    for k in range(p.body_harmonics.shape[0]):
+        wobble += (f32(p.body_harmonics[k, 0]) * np.cos((k + 2) * th0)
+                   + f32(p.body_harmonics[k, 1]) * np.sin((k + 2) * np.abs(th0)))
+    rn = rn / wobble
+    rn = np.maximum(rn, f32(1e-3))
+    rho = np.sqrt(X * X + Y * Y)
+    depth = rho * (1.0 / rn - 1.0)  # mm below the skin; < 0 outside the body
+    body = depth > 0
+    theta = np.arctan2(X, -Y)  # 0 = anterior, +-pi = posterior, > 0 = patient left
+    ant = 1.0 - np.abs(theta) / np.pi  # 1 at the front midline, 0 at the back
+
+    fat = f32(p.fat_mm) * _harmonics(theta, p.fat_harmonics).astype(f32)
+    fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)))  # thin fat over the sternum
+    upper0 = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    # Axillary fat: the upper chest is widened by the axillae and shoulders.
+    fat = fat + f32(p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
+    upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    pect = p.pectoral_mm * (0.35 + 0.65 * upper)
+    mus = (f32(p.muscle_mm)
+           + f32(pect) * (np.exp(-(((np.abs(theta) - 0.75) / 0.42) ** 2)))
+           + f32(p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.5) ** 2))
+           - f32(p.muscle_mm * 0.7) * np.exp(-((theta / 0.25) ** 2)))
+    # Shoulder girdle: thick muscles around the scapulae at the upper, posterolateral chest.
+    shoulder = f32(p.shoulder_mm * upper) * np.exp(-(((np.abs(theta) - 2.2) / 0.38) ** 2))
+    mus = mus + shoulder
+    d_fat = f32(p.skin_mm) + fat
+    d_mus = d_fat + mus
+    d_cav = d_mus + f32(p.ring_mm)
+
+    lab[body] = MUSCLE
+    lab[body & (depth < d_fat)] = FAT
+    # Fat plane between the superficial and deep muscle layers (pectoralis major/minor,
+    # latissimus/serratus), interrupted where muscles insert.
+    q = (depth - d_fat) / np.maximum(mus, f32(1.0))
+    q0 = f32(0.5) + f32(0.15) * np.sin(3.0 * theta + f32(p.fat_harmonics[0, 1] * 20.0))
+    gap = np.sin(5.0 * theta + f32(p.fat_harmonics[1, 1] * 20.0) + f32(0.02 * t)) > -0.2
+    plane = body & (depth > d_fat) & (np.abs(q - q0) * mus < f32(1.2)) & gap & (mus > 8.0)
+    lab[plane] = FAT
+    lab[body & (depth < p.skin_mm)] = SKIN
+    cavity = depth >= d_cav
+    if upper > 0.25:
+        # Scapula: a thin bony plate inside the shoulder muscles, over the posterior ribs.
+        sd = depth - (d_fat + 0.5 * shoulder)
+        span = 0.28 + 0.2 * upper
+        scap = body & (np.abs(sd) < 1.8) & (np.abs(np.abs(theta) - 2.2) < span) & (shoulder > 6.0)
+        lab[scap] = CORTICAL
+
+    # --- rib ring: ribs descend toward the front; costal cartilage near the sternum.
+    ring = body & (depth >= d_mus) & ~cavity
+    v = depth - d_mus
+    rib_t = t - f32(p.rib_drop_mm) * ant ** 1.3 - f32(p.rib_phase_mm)
+    dz = (rib_t / p.rib_pitch_mm - np.round(rib_t / p.rib_pitch_mm)) * p.rib_pitch_mm
+    e2 = ((v - f32(p.ring_mm * 0.5)) / f32(p.rib_half_thick_mm)) ** 2 + (dz / f32(p.rib_half_height_mm)) ** 2
+    rib = ring & (e2 < 1.0) & (np.abs(theta) > 0.28) & (ant > 0.04)
+    shell = (1.0 - 1.1 / min(p.rib_half_thick_mm, p.rib_half_height_mm)) ** 2
+    cart = rib & (ant > 0.74)
+    bone = rib & ~cart
+    lab[bone] = TRABECULAR
+    lab[bone & (e2 > shell)] = CORTICAL
+    lab[cart] = CARTILAGE
+
+    # --- sternum at the front midline, inside the ring.
+    st_w = 11.0 + 8.0 * upper
+    e_st = (X / f32(st_w)) ** 2 + ((Y - f32(p.y_sternum_mm)) / f32(6.5)) ** 2
+    sternum = e_st < 1.0
+    lab[sternum] = TRABECULAR
+    lab[sternum & (e_st > 0.62)] = CORTICAL
+    cavity &= ~(e_st < 1.6)
+
+    # --- spine: vertebral body (or disc), canal, arch, spinous and transverse processes.
+    yv, rv, yc = p.y_vert_mm, p.vert_radius_mm, p.y_canal_mm
+    phase = ((t - p.vert_phase_mm) / p.vert_pitch_mm) % 1.0
+    rvb = np.sqrt(X * X + (Y - f32(yv)) ** 2)
+    rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
+    spine_block = (X / f32(rv + 8.0)) ** 2 + ((Y - f32(yv + 16.0)) / f32(rv + 26.0)) ** 2 < 1.0
+    cavity &= ~spine_block
+    lab[spine_block & body & (lab != CORTICAL) & (lab != TRABECULAR)] = MUSCLE
+    vb = rvb < rv
+    if phase < 0.17:
+        lab[vb] = DISC
+    else:
+        lab[vb] = TRABECULAR
+        lab[vb & (rvb > rv - 1.6)] = CORTICAL
+    arch = (rcn >= 7.5) & (rcn < 10.5) & (Y > yc - 3.0) & (0.2 < phase < 0.9)
+    ped = (np.abs(X) > 6.0) & (np.abs(X) < 10.0) & (Y > yv) & (Y < yc) & (0.3 < phase < 0.7)
+    spin = (np.abs(X) < 2.5) & (Y > yc + 9.0) & (Y < yc + 30.0) & (0.5 < phase < 0.9)
+    # Transverse processes: bars from the arch toward the rib heads, back and out.
+    tx = np.abs(X) - 8.0
+    ty = Y - f32(yc)
+    along = tx * 0.94 + ty * 0.34
+    across = -tx * 0.34 + ty * 0.94
+    trans = (along > 0) & (along < 22.0) & (np.abs(across) < 3.5) & (0.45 < phase < 0.7)
+    post = arch | ped | spin | trans
+    lab[post] = CORTICAL
+    lab[rcn < 7.5] = CANAL
+
+    # --- mediastinum: a central band plus every tube and the heart with a fat margin.
+    # Narrow in front (the anterior junction), wider toward the spine.
+    taper = np.clip((Y - f32(p.y_sternum_mm)) / f32(yv - p.y_sternum_mm), 0.0, 1.0)
+    med = cavity & (np.abs(X - 4.0) < f32(p.med_band_mm) * (0.35 + 0.65 * taper)) & (Y > p.y_sternum_mm) & (Y < yv)
+    organ_lab = np.zeros(shape, dtype=np.uint8)
+    organ_hu = np.zeros(shape, dtype=f32)
+    airway_wall = np.zeros(shape, dtype=bool)
+    for tube in p.tubes:
+        d = tube_distance(tube, X, Y, t)
+        if d is None:
+            continue
+        med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
+        inside = d < tube.radius_mm
+        if tube.label == AIRWAY_LUMEN:
+            wall = 1.2 + 0.12 * tube.radius_mm
+            airway_wall |= (d < tube.radius_mm + wall) & ~inside
+            organ_lab[inside] = AIRWAY_LUMEN
+            organ_hu[inside] = tube.hu
+        else:
+            organ_lab[inside & (organ_lab != AIRWAY_LUMEN)] = tube.label
+            organ_hu[inside & (organ_lab == tube.label)] = tube.hu
+    hx, hy, ht = p.heart_center
+    ha, hb, hc = p.heart_axes_mm
+    q = 1.0 - ((t - ht) / hc) ** 2
+    heart = np.zeros(shape, dtype=bool)
+    if q > 0:
+        c, s = np.cos(p.heart_angle_rad), np.sin(p.heart_angle_rad)
+        xr = (X - f32(hx)) * f32(c) + (Y - f32(hy)) * f32(s)
+        yr = -(X - f32(hx)) * f32(s) + (Y - f32(hy)) * f32(c)
+        sq = np.sqrt(q)
+        eh = (xr / f32(ha * sq)) ** 2 + (yr / f32(hb * sq)) ** 2
+        ef = (xr / f32(ha * sq + 6.0)) ** 2 + (yr / f32(hb * sq + 6.0)) ** 2
+        med |= cavity & (ef < 1.0)
+        heart = eh < 1.0
+    for key in ("right_artery", "left_artery"):
+        x0, y0, t0 = p.hila[key]
+        rr = 15.0 ** 2 - (t - t0) ** 2 * 0.5
+        if rr > 0:
+            med |= cavity & ((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2 < f32(rr))
+
+    # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
+    t_dome_r = p.dome_right_t_mm + 55.0 * (((X + 50.0) / 95.0) ** 2 + ((Y - 5.0) / 85.0) ** 2)
+    t_dome_l = p.dome_left_t_mm + 55.0 * (((X - 55.0) / 85.0) ** 2 + ((Y - 5.0) / 85.0) ** 2)
+    t_dome = np.where(X < 10.0, t_dome_r, t_dome_l)
+    below = cavity & (t > t_dome)
+
+    lung = cavity & ~med & ~below
+    lab[cavity] = MED_FAT
+    lab[lung] = LUNG
+    lab[cavity & heart & ~below] = HEART
+    sel = (organ_lab > 0) & body & ~(spine_block & (organ_lab != VESSEL))
+    lab[sel] = organ_lab[sel]
+    lab[airway_wall & body & ~sel] = AIRWAY_WALL
+    lab[below & (X < 10.0)] = LIVER
+    lab[below & (X >= 10.0)] = SPLEEN
+
+    # --- HU per label (textures are added in 3-D later).
+    table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
+                      p.lung_hu, p.fat_hu + 5, p.blood_hu + 2, p.blood_hu, 45, -1000, 58, p.muscle_hu,
+                      120, 20, 85, 48], dtype=f32)
+    hu = table[np.minimum(lab, len(table) - 1)]
+    sel = organ_lab > 0
+    hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
+    if q > 0:
+        # Myocardium a little denser than the blood pool (visible only faintly without contrast).
+        hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
+    # Dependent (posterior) lung is denser: gravity gradient over the AP depth.
+    ap = (Y + f32(p.body_half_ant_mm)) / f32(p.body_half_ant_mm + p.body_half_post_mm)
+    hu = np.where(lab == LUNG, hu + f32(p.lung_gradient_hu) * (ap - 0.5), hu)
+    # Anti-aliasing of the two largest edges (skin/air, lung/chest wall): a pixel the
+    # edge crosses gets the share of each side it covers, from the distance to the edge.
+    # Without it the lung outline shows pixel stairs that no scanner produces.
+    px = float(abs(X[0, 1] - X[0, 0])) if X.shape[1] > 1 else 1.0
+    w_skin = np.clip(depth / f32(px) + 0.5, 0.0, 1.0)
+    edge = body & (w_skin < 1.0)
+    hu = np.where(edge, f32(-1000.0) + w_skin * (hu + f32(1000.0)), hu)
+    w_lung = np.clip((depth - d_cav) / f32(px) + 0.5, 0.0, 1.0)
+    edge = (lab == LUNG) & (w_lung < 1.0)
+    hu = np.where(edge, f32(p.muscle_hu) + w_lung * (hu - f32(p.muscle_hu)), hu)
+    return hu.astype(f32), lab
+
+
+def render_table(p: ChestParams, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
+    """The scanner couch: a curved carbon shell with foam core, below the patient's back."""
+    y_top = f32(p.body_half_post_mm + p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
+    dy = Y - y_top
+    half_w = 0.78 * p.body_half_width_mm + 45.0
+    in_w = np.abs(X) < half_w
+    shell = in_w & (dy >= 0) & (dy < 2.0)
+    core = in_w & (dy >= 2.0) & (dy < 9.0)
+    lower = in_w & (dy >= 9.0) & (dy < 10.0)
+    for m, value in ((core, -930.0), (shell, 220.0), (lower, -300.0)):
+        m = m & (lab == AIR)
+        hu[m] = value
+        lab[m] = TABLE

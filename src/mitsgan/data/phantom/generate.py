@@ -1,0 +1,431 @@
+"""Put it together: one synthetic chest CT with real LIDC nodules, and a dataset of them.
+
+Pipeline for one scan (all float32 HU on the (z, y, x) grid):
+
+1. draw the patient (:func:`anatomy.sample_chest_params`) and the scanner set-up
+   (pixel 0.6-0.8 mm chosen to fit the body, as a technologist sets the FOV;
+   slice 1.0-2.5 mm; which part of the chest the slab covers);
+2. render the analytic anatomy slice by slice, then tissue texture in 3-D;
+3. grow artery, vein and airway trees into the 3-D lung shape (coarse grid) and
+   render the branches that cross the slab;
+4. place the nodules (well inside the lung, away from big vessels) and the
+   healthy candidate locations;
+5. composite: fissures, vessels, airway walls and lumens, nodules; then blur
+   (partial volume) and add correlated CT noise that is stronger in the body centre;
+   outside the reconstruction circle is padding (-1024 HU).
+
+Every random draw comes from ``np.random.SeedSequence([seed, index])`` children in a
+fixed order, and no step sums floats across threads, so a seed gives byte-identical
+files on any machine with the same numpy/scipy.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from mitsgan.data.dataset import Location
+from mitsgan.data.phantom import anatomy as A
+from mitsgan.data.phantom.library import NoduleLibrary, load_library
+from mitsgan.data.phantom.noise import ct_noise, partial_volume_blur, smooth_field
+from mitsgan.data.phantom.nodules import (PlacedNodule, box_pad_vox, choose_nodules, feret_diameter_mm,
+                                          measured_diameter_mm, nodule_hu_field, shape_on_grid)
+from mitsgan.data.phantom.vessels import Grid, Tree, grow_tree, render_tree
+from mitsgan.io.scan import Scan, ScanSource
+
+f32 = np.float32
+SLICE_CHOICES_MM = (1.0, 1.25, 1.5, 2.0, 2.5)
+CANDIDATE_EDGE_MM = 20.0
+CUBE_HALF_MM = 16.0
+
+
+@dataclass
+class Phantom:
+    """One generated scan with its ground truth."""
+
+    scan: Scan
+    seriesuid: str
+    patient_id: str
+    labels: np.ndarray  # uint8 tissue labels (anatomy.LUNG, FAT, ...) on the scan grid
+    nodules: list[Location]
+    candidates: list[Location]
+    placed: list[PlacedNodule] = field(default_factory=list)
+
+
+def series_uid(seed: int, index: int) -> str:
+    """A DICOM UID under the 2.25 (UUID-derived) root, fixed by (seed, index)."""
+    h = hashlib.sha256(f"mitsgan-phantom:{seed}:{index}".encode()).digest()[:16]
+    return f"2.25.{int.from_bytes(h, 'big')}"
+
+
+def patient_id(seed: int, index: int) -> str:
+    return f"PHANTOM-{seed}-{index:04d}"
+
+
+def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int = 512,
+                     library: NoduleLibrary | None = None) -> Phantom:
+    """Generate scan ``index`` of the series made with ``seed`` (see the module docstring)."""
+    if slices < 8 or size < 64:
+        raise ValueError("a phantom needs at least 8 slices and 64x64 pixels")
+    lib = library or load_library()
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(8)]
+    r_anat, r_setup, r_tex, r_tree, r_nod, r_cand, r_noise, r_nodtex = rngs
+
+    p = A.sample_chest_params(r_anat)
+    grid = _choose_grid(p, slices, size, r_setup)
+    X = grid.x_mm()[None, :]
+    Y = grid.y_mm()[:, None]
+    ts = grid.t_mm()
+    nz, ny, nx = grid.shape_zyx
+    hu = np.empty(grid.shape_zyx, dtype=f32)
+    lab = np.empty(grid.shape_zyx, dtype=np.uint8)
+    for k, t in enumerate(ts):
+        hu[k], lab[k] = A.render_slice(p, X, Y, float(t))
+        A.render_table(p, X, Y, hu[k], lab[k])
+
+    _add_texture(hu, lab, grid, r_tex)
+    _add_fissures(hu, lab, p, grid)
+
+    vessels, aw_lumen, aw_outer = _vessel_trees(p, grid, r_tree)
+    in_chest = (lab == A.LUNG) | (lab == A.MED_FAT)
+    vessels *= in_chest
+    aw_lumen *= lab == A.LUNG
+    aw_outer *= lab == A.LUNG
+
+    specs = choose_nodules(lib, r_nod)
+    placed = _place_nodules(lib, specs, lab, vessels, grid, r_nod, _fissure_distance(p, grid))
+    nodule_boxes = []
+    for pn in placed:
+        occ, nhu = nodule_hu_field(pn.mask, pn.spec, grid.spacing_zyx, r_nodtex)
+        pad = box_pad_vox(grid.spacing_zyx)
+        lo = np.asarray(pn.corner_zyx) - pad
+        sl = tuple(slice(int(a), int(a) + n) for a, n in zip(lo, occ.shape))
+        # Nodules push vessels aside: no vessel within ~2-3 mm of the surface (one voxel at least),
+        # so the nodule's outline (and its measured diameter) is its own.
+        dist = ndimage.distance_transform_edt(np.pad(~pn.mask, [(int(q), int(q)) for q in pad],
+                                                     constant_values=True), sampling=grid.spacing_zyx)
+        gap = max(2.0, 1.2 * grid.slice_mm)  # at least one voxel of clear lung in every direction
+        keep = np.clip((dist - gap) / 2.0, 0.0, 1.0).astype(f32)
+        vessels[sl] *= keep
+        aw_outer[sl] *= keep
+        aw_lumen[sl] *= keep
+        nodule_boxes.append((sl, occ, nhu))
+
+    blood = f32(p.blood_hu)
+    hu += vessels * (blood - hu)
+    hu += aw_outer * (f32(40.0) - hu)
+    hu += aw_lumen * (f32(-1000.0) - hu)
+    del vessels, aw_lumen, aw_outer
+    for sl, occ, nhu in nodule_boxes:
+        box = hu[sl]
+        box += occ * (nhu - box)
+
+    hu = partial_volume_blur(hu, (0.3, 0.75, 0.75))
+    # Annotate the diameter a reader would measure on the (noise-free) image: after
+    # partial volume a 2 mm nodule looks smaller than its mask, a big one does not.
+    lung_mask = lab == A.LUNG
+    for pn in placed:
+        d = measured_diameter_mm(hu, lung_mask, pn.corner_zyx, pn.mask, pn.spec.texture, grid.spacing_zyx)
+        if d > 0:
+            pn.diameter_mm = d
+    del lung_mask
+    sigma0 = float(r_noise.uniform(13.0, 22.0))
+    a = p.body_half_width_mm
+    b = np.where(Y < 0, f32(p.body_half_ant_mm), f32(p.body_half_post_mm))
+    rn2 = (X / f32(a)) ** 2 + (Y / b) ** 2
+    sigma_map = f32(sigma0) * (f32(0.7) + f32(0.6) * np.clip(1.0 - rn2, 0.0, 1.0))
+    noise = ct_noise(grid.shape_zyx, grid.spacing_zyx, r_noise)
+    noise *= sigma_map[None]
+    hu += noise
+    del noise
+    # Reconstruction circle: outside is padding, as scanners store it.
+    cx, cy = (nx - 1) / 2.0, (ny - 1) / 2.0
+    jj, ii = np.ogrid[:ny, :nx]
+    outside = (ii - cx) ** 2 + (jj - cy) ** 2 > (min(nx, ny) / 2.0) ** 2
+    hu[:, outside] = -1024.0
+    lab[:, outside] = A.OUTSIDE_FOV
+    np.clip(hu, -1024.0, 3071.0, out=hu)
+    np.rint(hu, out=hu)
+
+    uid = series_uid(seed, index)
+    pid = patient_id(seed, index)
+    origin = (grid.x0_mm, grid.y0_mm, -grid.t0_mm)
+    scan = Scan(hu=hu, spacing_zyx=grid.spacing_zyx, origin_xyz=origin,
+                source=ScanSource(format="array", meta={"modality": "CT", "series_uid": uid,
+                                                        "patient_id": pid, "phantom_seed": seed,
+                                                        "phantom_index": index}))
+    nodules = [_location(uid, grid, pn.centroid_zyx, pn.diameter_mm, {
+        "texture": pn.spec.texture, "lidc_annotation_id": pn.spec.annotation_id,
+        "malignancy": pn.spec.malignancy, "lidc_diameter_mm": f"{pn.spec.lidc_diameter_mm:.2f}",
+        "scale": f"{pn.spec.scale:.3f}", "calcified": int(pn.spec.calcified)}) for pn in placed]
+    candidates = _candidates(uid, lab, placed, grid, r_cand)
+    return Phantom(scan=scan, seriesuid=uid, patient_id=pid, labels=lab, nodules=nodules,
+                   candidates=candidates, placed=placed)
+
+
+def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Generator) -> Grid:
+    """Pixel size fits the body in the FOV; slice spacing and slab position vary per scan."""
+    pixel = float(np.clip((2.0 * p.body_half_width_mm + 36.0) / 512.0, 0.6, 0.8)) * 512.0 / size
+    pixel = round(pixel, 4)
+    fit = [s for s in SLICE_CHOICES_MM if slices * s >= 60.0] or [SLICE_CHOICES_MM[-1]]
+    slice_mm = float(fit[int(rng.integers(len(fit)))])
+    extent = (slices - 1) * slice_mm
+    # Keep most of the slab above the right dome: a slab of liver and thin basal lung
+    # would hold few places for nodules and healthy 32 mm cubes.
+    lo, hi = 45.0, min(p.lung_length_mm - 10.0, p.dome_right_t_mm + 0.25 * extent) - extent
+    t_top = float(rng.uniform(lo, hi)) if hi > lo else max(20.0, (p.lung_length_mm - extent) / 2.0)
+    y_shift = (p.body_half_post_mm + 45.0 - p.body_half_ant_mm) / 2.0
+    return Grid(shape_zyx=(slices, size, size), pixel_mm=pixel, slice_mm=slice_mm,
+                x0_mm=-(size - 1) / 2.0 * pixel, y0_mm=-(size - 1) / 2.0 * pixel + y_shift,
+                t0_mm=t_top + extent)
+
+
+def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Generator) -> None:
+    """Slow density variation: fat septa, muscle grain, lung density, bone marrow."""
+    soft = smooth_field(grid.shape_zyx, grid.spacing_zyx, 4.0, rng)
+    amp = np.zeros(256, dtype=f32)
+    amp[[A.FAT, A.MED_FAT]] = 14.0
+    amp[[A.MUSCLE, A.ESOPHAGUS]] = 7.0
+    amp[[A.LIVER, A.SPLEEN, A.HEART]] = 5.0
+    amp[A.TRABECULAR] = 45.0
+    amp[A.CORTICAL] = 90.0
+    hu += amp[lab] * soft
+    # Fat planes between muscles and fibrous septa in fat: the zero level set of a smooth
+    # random field is a set of thin sheets, which is what those planes look like.
+    sheets = smooth_field(grid.shape_zyx, grid.spacing_zyx, 5.0, rng)
+    np.abs(sheets, out=sheets)
+    muscle = (lab == A.MUSCLE).astype(f32)
+    hu += muscle * np.clip(1.0 - sheets / f32(0.16), 0.0, 1.0) ** 2 * (f32(-100.0) - hu)
+    fatm = (lab == A.FAT).astype(f32)
+    hu += fatm * np.clip(1.0 - sheets / f32(0.06), 0.0, 1.0) * f32(0.5) * (f32(30.0) - hu)
+    del sheets, muscle, fatm
+    fine = smooth_field(grid.shape_zyx, grid.spacing_zyx, 2.0, rng)
+    amp[:] = 0.0
+    amp[A.LUNG] = 14.0
+    amp[A.TRABECULAR] = 50.0
+    hu += amp[lab] * fine
+
+
+def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid) -> None:
+    """Major (oblique) fissures in both lungs and the right minor fissure: thin dense sheets."""
+    L = p.lung_length_mm
+    X = grid.x_mm()[None, :]
+    Y = grid.y_mm()[:, None]
+    slope = 0.62 * L / 150.0  # dt/dY of the oblique fissure (runs down toward the front)
+    norm = np.sqrt(1.0 + slope ** 2)
+    t_obl = (0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2).astype(f32)
+    t_min = (p.t_carina_mm + 45.0 + 0.15 * (Y + 20.0) + 0.002 * (X + 80.0) ** 2).astype(f32)
+    for k, t in enumerate(grid.t_mm()):
+        lung = lab[k] == A.LUNG
+        if not lung.any():
+            continue
+        d = np.abs(f32(t) - t_obl) / f32(norm)
+        occ = np.exp(-((d / f32(0.7)) ** 2)) * f32(0.3)
+        dm = np.abs(f32(t) - t_min)
+        occ_m = np.where((X < -20) & (Y < 20.0) & (t_obl > t), np.exp(-((dm / f32(0.9)) ** 2)) * f32(0.3), 0)
+        occ = np.maximum(occ, occ_m) * lung
+        hu[k] += occ * (f32(-100.0) - hu[k])
+
+
+def _fissure_distance(p: A.ChestParams, grid: Grid, sub: int = 2) -> np.ndarray:
+    """Distance (mm, approximate) to the oblique fissures on the 2x subsampled grid."""
+    L = p.lung_length_mm
+    X = grid.x_mm()[None, None, ::sub]
+    Y = grid.y_mm()[None, ::sub, None]
+    t = grid.t_mm().astype(f32)[:, None, None]
+    slope = 0.62 * L / 150.0
+    t_obl = 0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2
+    return (np.abs(t - t_obl) / np.sqrt(1.0 + slope ** 2)).astype(f32)
+
+
+def _lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.0) -> np.ndarray:
+    """Points filling both lungs (whole chest, not just the slab): the trees' territory."""
+    half = p.body_half_width_mm + 10.0
+    xs = np.arange(-half, half, step_mm, dtype=f32)[None, :]
+    ys = np.arange(-p.body_half_ant_mm - 10.0, p.body_half_post_mm + 10.0, step_mm, dtype=f32)[:, None]
+    pts = []
+    for t in np.arange(12.0, p.lung_length_mm + 60.0, step_mm):
+        _, lab = A.render_slice(p, xs, ys, float(t))
+        jj, ii = np.nonzero(lab == A.LUNG)
+        if len(jj):
+            pts.append(np.stack([xs[0, ii], ys[jj, 0], np.full(len(jj), t, dtype=f32)], axis=1))
+    allp = np.concatenate(pts).astype(np.float64)
+    return allp + rng.uniform(-step_mm / 2, step_mm / 2, size=allp.shape)
+
+
+def _vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pts = _lung_targets(p, rng)
+    t_lo = grid.t0_mm - (grid.shape_zyx[0] - 1) * grid.slice_mm
+    t_hi = grid.t0_mm
+    vessel_trees, airway_trees = [], []
+    for side, sel in (("right", pts[:, 0] < 0), ("left", pts[:, 0] >= 0)):
+        P = pts[sel]
+        for kind, n, unit, expo, min_r in (("artery", 2000, 0.68, 0.285, 0.0), ("vein", 2000, 0.68, 0.285, 0.0),
+                                           ("bronchus", 300, 0.55, 1.0 / 3.0, 1.4)):
+            idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
+            root = np.asarray(p.hila[f"{side}_{kind}"])
+            tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo)
+            (airway_trees if kind == "bronchus" else vessel_trees).append(tree)
+    vt = _clip_tree(Tree.concat(vessel_trees), t_lo, t_hi)
+    at = _clip_tree(Tree.concat(airway_trees), t_lo, t_hi)
+    vessels, _ = render_tree(vt, grid)
+    aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=0.2, wall_mm=0.35)
+    assert aw_outer is not None
+    return vessels, aw_lumen, aw_outer
+
+
+def _clip_tree(tree: Tree, t_lo: float, t_hi: float) -> Tree:
+    lo = np.minimum(tree.start[:, 2], tree.end[:, 2]) - tree.radius_mm - 3.0
+    hi = np.maximum(tree.start[:, 2], tree.end[:, 2]) + tree.radius_mm + 3.0
+    keep = (hi >= t_lo) & (lo <= t_hi)
+    return Tree(tree.start[keep], tree.end[keep], tree.radius_mm[keep])
+
+
+def _lung_edge_distance(lab: np.ndarray, grid: Grid) -> tuple[np.ndarray, int]:
+    """Distance (mm) to the nearest non-lung voxel on a 2x in-plane subsampled grid.
+
+    The slab's top and bottom are not lung edges (the lung goes on), so the mask is
+    extended by edge replication in z before the transform.
+    """
+    sub = 2
+    lung = lab[:, ::sub, ::sub] == A.LUNG
+    padz = int(np.ceil(30.0 / grid.slice_mm))
+    lung = np.pad(lung, [(padz, padz), (0, 0), (0, 0)], mode="edge")
+    d = ndimage.distance_transform_edt(lung, sampling=(grid.slice_mm, grid.pixel_mm * sub, grid.pixel_mm * sub))
+    return d[padz:-padz].astype(f32), sub
+
+
+def _place_nodules(lib: NoduleLibrary, specs: list, lab: np.ndarray, vessels: np.ndarray, grid: Grid,
+                   rng: np.random.Generator, fissure_mm: np.ndarray) -> list[PlacedNodule]:
+    """Put each nodule well inside the lung, clear of fissures, other nodules and big vessels.
+
+    The first spec is the cancer-like (>= 10 mm) one: if no spot fits it (a slab
+    near the apex or the domes), smaller >= 10 mm LIDC shapes are tried instead.
+    """
+    dist, sub = _lung_edge_distance(lab, grid)
+    sp = np.asarray(grid.spacing_zyx)
+    placed: list[PlacedNodule] = []
+    big_pool = np.flatnonzero((lib.diameter_mm >= 12.0) & (lib.diameter_mm < 16.0))
+    for n, spec in enumerate(specs):
+        tries = [spec] + ([replace(spec, library_index=int(i), annotation_id=int(lib.annotation_id[i]),
+                                   lidc_diameter_mm=float(lib.diameter_mm[i]),
+                                   malignancy=int(lib.malignancy[i]))
+                           for i in rng.choice(big_pool, size=6, replace=False)] if n == 0 else [])
+        for attempt in tries:
+            pn = _place_one(lib, attempt, dist, sub, sp, vessels, fissure_mm, placed, grid, rng)
+            # LIDC's diameter runs ~1 mm above the grid measurement: check the cancer-like one.
+            if pn is not None and (n > 0 or pn.diameter_mm >= 10.0):
+                placed.append(pn)
+                break
+    return placed
+
+
+def _place_one(lib: NoduleLibrary, spec, dist: np.ndarray, sub: int, sp: np.ndarray, vessels: np.ndarray,
+               fissure_mm: np.ndarray, placed: list[PlacedNodule], grid: Grid,
+               rng: np.random.Generator) -> PlacedNodule | None:
+    extent_z = (grid.shape_zyx[0] - 1) * sp[0]
+    pad = box_pad_vox(grid.spacing_zyx)
+    mask = shape_on_grid(lib, spec, grid.spacing_zyx)
+    ext_mm = np.asarray(mask.shape) * sp
+    r_ext = float(ext_mm.max()) / 2.0
+    half_z = ext_mm[0] / 2.0
+    zmargin = max(half_z + (pad[0] + 1) * sp[0], min(CUBE_HALF_MM, extent_z / 2.0 - half_z - 2.0))
+    for edge in (4.0, 2.0):
+        kk, jj, ii = np.nonzero((dist >= r_ext + edge) & (fissure_mm >= r_ext + 3.0))
+        zc = kk * sp[0]
+        ok = (zc >= zmargin) & (zc <= extent_z - zmargin)
+        cand = np.stack([kk[ok], jj[ok] * sub, ii[ok] * sub], axis=1).astype(np.float64)
+        for q in placed:
+            far = np.linalg.norm((cand - q.centroid_zyx) * sp, axis=1) >= r_ext + q.diameter_mm / 2 + 10.0
+            cand = cand[far]
+        if len(cand):
+            break
+    if len(cand) == 0:
+        return None
+    pick = cand[np.sort(rng.choice(len(cand), size=min(24, len(cand)), replace=False))]
+    best, best_score = None, np.inf
+    for c in pick:
+        lo = np.round(c - np.asarray(mask.shape) / 2.0).astype(int)
+        box = vessels[tuple(slice(max(a, 0), a + n) for a, n in zip(lo, mask.shape))]
+        score = float(box.max()) if box.size else 0.0
+        if score < best_score - 1e-6:
+            best, best_score = lo, score
+    corner = best
+    assert corner is not None
+    corner = np.clip(corner, pad, np.asarray(grid.shape_zyx) - np.asarray(mask.shape) - pad)
+    cen = np.argwhere(mask).mean(axis=0) + corner
+    return PlacedNodule(spec=spec, mask=mask, corner_zyx=tuple(int(v) for v in corner),
+                        centroid_zyx=cen, diameter_mm=feret_diameter_mm(mask, grid.spacing_zyx))
+
+
+def _location(uid: str, grid: Grid, kji: np.ndarray, diameter: float, extra: dict) -> Location:
+    X, Y, t = grid.to_xyt(np.asarray(kji, dtype=np.float64))
+    return Location(uid, (float(X), float(Y), float(-t)), float(diameter), {k: str(v) for k, v in extra.items()})
+
+
+def _candidates(uid: str, lab: np.ndarray, placed: list[PlacedNodule], grid: Grid,
+                rng: np.random.Generator, want: int = 12) -> list[Location]:
+    """Healthy lung points: >= 20 mm from lung edges and nodules, a 32 mm cube fits in z."""
+    dist, sub = _lung_edge_distance(lab, grid)
+    sp = np.asarray(grid.spacing_zyx)
+    extent_z = (grid.shape_zyx[0] - 1) * sp[0]
+    zmargin = min(CUBE_HALF_MM, extent_z / 2.0 - 1.0)
+    out: list[np.ndarray] = []
+    # Keep the 20 mm clearance; when a thin slab has little room, pack the points closer
+    # first, and only then accept less clearance (min_edge_mm in the CSV says so).
+    for edge, sep in ((CANDIDATE_EDGE_MM, 12.0), (CANDIDATE_EDGE_MM, 8.0), (CANDIDATE_EDGE_MM, 5.0),
+                      (17.0, 5.0), (14.0, 5.0)):
+        kk, jj, ii = np.nonzero(dist >= edge)
+        zc = kk * sp[0]
+        ok = (zc >= zmargin) & (zc <= extent_z - zmargin)
+        cand = np.stack([kk[ok], jj[ok] * sub, ii[ok] * sub], axis=1).astype(np.float64)
+        for q in placed:
+            far = np.linalg.norm((cand - q.centroid_zyx) * sp, axis=1) >= CANDIDATE_EDGE_MM + q.diameter_mm / 2
+            cand = cand[far]
+        order = np.random.default_rng(rng.integers(2 ** 63)).permutation(len(cand))
+        out = []
+        for c in cand[order]:
+            if all(np.linalg.norm((c - o) * sp) >= sep for o in out):
+                out.append(c)
+                if len(out) >= want:
+                    break
+        if len(out) >= 10:
+            break
+    return [_location(uid, grid, c, 0.0, {"min_edge_mm": f"{float(dist[int(c[0]), int(c[1]) // sub, int(c[2]) // sub]):.1f}"})
+            for c in out]
+
+
+def write_phantom_dataset(out_dir: str | Path, n_scans: int = 1, slices: int = 64, seed: int = 0,
+                          overwrite: bool = False, size: int = 512, progress: bool = True,
+                          on_scan: Callable[[Phantom], None] | None = None) -> Path:
+    """Write ``n_scans`` phantoms plus annotations.csv, candidates.csv and split.csv, atomically."""
+    from tqdm import tqdm
+
+    from mitsgan.data.dataset import make_split, write_locations_csv, write_split_csv
+    from mitsgan.io import write_scan
+    from mitsgan.io.atomic import atomic_path
+
+    out_dir = Path(out_dir)
+    lib = load_library()
+    with atomic_path(out_dir, overwrite=overwrite, is_dir=True) as tmp:
+        nodules: list[Location] = []
+        candidates: list[Location] = []
+        patients: dict[str, str] = {}
+        for i in tqdm(range(n_scans), desc="phantoms", unit="scan", disable=not progress):
+            ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib)
+            write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
+            nodules += ph.nodules
+            candidates += ph.candidates
+            patients[ph.seriesuid] = ph.patient_id
+            if on_scan is not None:
+                on_scan(ph)
+            del ph
+        write_locations_csv(tmp / "annotations.csv", nodules)
+        write_locations_csv(tmp / "candidates.csv", candidates)
+        write_split_csv(tmp / "split.csv", patients, make_split(patients, seed=seed))
+    return out_dir

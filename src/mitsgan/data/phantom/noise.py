@@ -1,0 +1,71 @@
+"""Random fields and CT-like noise, all float32 and deterministic for a seed.
+
+Why FFT filters: a 64x512x512 volume has 17 M voxels; shaping white noise in the
+Fourier domain (one forward and one inverse real FFT per slice stack) costs about
+a second, where spatial convolutions with wide kernels would take tens. pocketfft
+splits work across threads per 1-D transform, so the result does not depend on the
+thread count (no cross-thread float sums).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+
+
+def smooth_field(shape_zyx: tuple[int, ...], spacing_zyx_mm: tuple[float, ...], sigma_mm: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Zero-mean, unit-std Gaussian random field with correlation length ``sigma_mm``.
+
+    Used for slow tissue texture (fat, muscle, lung density). Computed on a grid
+    coarsened so the Gaussian spans ~2 cells, then upsampled linearly: the texture
+    is smooth anyway and this keeps it cheap.
+    """
+    step = [max(1, int(sigma_mm / (2.0 * s))) for s in spacing_zyx_mm]
+    coarse_shape = [int(np.ceil(n / st)) + 2 for n, st in zip(shape_zyx, step)]
+    white = rng.standard_normal(coarse_shape, dtype=np.float32)
+    sig = [sigma_mm / (s * st) for s, st in zip(spacing_zyx_mm, step)]
+    f = ndimage.gaussian_filter(white, sig, mode="wrap").astype(np.float32)
+    f /= max(float(f.std(dtype=np.float64)), 1e-6)
+    if any(st > 1 for st in step):
+        f = ndimage.zoom(f, [st for st in step], order=1, mode="nearest", grid_mode=False)
+    f = f[tuple(slice(0, n) for n in shape_zyx)]
+    return np.ascontiguousarray(f, dtype=np.float32)
+
+
+def ct_noise(shape_zyx: tuple[int, int, int], spacing_zyx_mm: tuple[float, float, float],
+             rng: np.random.Generator, peak_cycles_per_mm: float = 0.16,
+             cutoff_cycles_per_mm: float = 0.55) -> np.ndarray:
+    """Unit-std noise with a filtered-back-projection noise power spectrum.
+
+    FBP noise is not white: the ramp filter suppresses low frequencies and the
+    reconstruction kernel rolls off high ones, so the NPS is ~ f * exp(-(f/fc)^2),
+    peaking at a mid frequency (0.15-0.35 cycles/mm for standard chest kernels).
+    Shaped in-plane per slice; slices get a light [1/4, 1/2, 1/4] mix along z for
+    thin slices, as reconstructed slices overlap.
+    """
+    nz, ny, nx = shape_zyx
+    white = rng.standard_normal(shape_zyx, dtype=np.float32)
+    fy = sfft.fftfreq(ny, d=spacing_zyx_mm[1]).astype(np.float32)
+    fx = sfft.rfftfreq(nx, d=spacing_zyx_mm[2]).astype(np.float32)
+    f = np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    # NPS(f) = f * exp(-(f/fc)^2) has its maximum at fc/sqrt(2); pick fc from the peak.
+    fc = peak_cycles_per_mm * np.sqrt(2.0)
+    nps = f * np.exp(-((f / fc) ** 2)) * (f < cutoff_cycles_per_mm * 1.6)
+    amp = np.sqrt(nps).astype(np.float32)
+    spec = sfft.rfft2(white, axes=(1, 2), workers=1)
+    spec *= amp[None]
+    out = sfft.irfft2(spec, s=(ny, nx), axes=(1, 2), workers=1).astype(np.float32)
+    if nz >= 3 and spacing_zyx_mm[0] < 2.0:
+        out = ndimage.correlate1d(out, np.array([0.25, 0.5, 0.25], np.float32), axis=0, mode="nearest")
+    out /= max(float(out.std(dtype=np.float64)), 1e-6)
+    return out
+
+
+def partial_volume_blur(hu: np.ndarray, sigma_vox_zyx: tuple[float, float, float]) -> np.ndarray:
+    """Gaussian blur standing in for the scanner's point spread and slice profile."""
+    out = hu
+    for axis, s in enumerate(sigma_vox_zyx):
+        if s > 0:
+            out = ndimage.gaussian_filter1d(out, s, axis=axis, mode="nearest", truncate=3.0)
+    return out.astype(np.float32, copy=False)

