@@ -145,3 +145,31 @@ def test_default_scan_is_fast_enough():
     assert time.perf_counter() - t < 30.0
     assert ph.scan.shape == (64, 512, 512)
     assert 0.6 <= ph.scan.spacing_zyx[1] <= 0.8 and 1.0 <= ph.scan.spacing_zyx[0] <= 2.5
+
+
+def test_chest_wall_varies_and_heart_shows_its_fat():
+    """Arms beside the chest in some patients, breasts in some, neither in others; the back
+    rests on the couch; the heart outline holds epicardial/groove fat, not a uniform blob."""
+    X = np.arange(-260, 260, 1.0, dtype=np.float32)[None]
+    Y = np.arange(-200, 260, 1.0, dtype=np.float32)[:, None]
+    arms, breasts = [], []
+    for seed in range(6):
+        p = A.sample_chest_params(np.random.default_rng(seed))
+        arms.append(p.wall.arms)
+        breasts.append(p.wall.breast_mm > 0)
+        hu, lab = A.render_slice(p, X, Y, 0.6 * p.lung_length_mm)
+        A.render_table(p, X, Y, hu, lab)
+        col = lab[:, 260]  # X = 0
+        body_rows = np.nonzero((col != A.AIR) & (col != A.TABLE))[0]
+        table_rows = np.nonzero(col == A.TABLE)[0]
+        assert table_rows.size and table_rows.min() > body_rows.max()
+        assert table_rows.min() - body_rows.max() <= 5  # lying on it, not floating above
+        _, lab = A.render_slice(p, X, Y, p.heart_center[2])
+        heart_area = (lab == A.HEART).sum()
+        hx, hy, _ = p.heart_center
+        near = (np.abs(X - hx) < 30) & (np.abs(Y - hy) < 25)
+        assert heart_area > 2000 and (lab[near] == A.MED_FAT).sum() > 0.015 * near.sum()
+        if p.wall.breast_mm > 0:
+            _, lab = A.render_slice(p, X, Y, p.wall.breast_t_frac * p.lung_length_mm)
+            assert (lab == A.BREAST).sum() > 40
+    assert any(arms) and not all(arms) and any(breasts) and not all(breasts)

@@ -7,9 +7,10 @@ Y posterior (LPS y), both centred on the body; ``t`` runs from the lung apex
 operations on 512x512 arrays (no per-voxel Python) and the same code run on a
 coarse grid to get the 3-D lung shape the vessel trees grow into.
 
-Layers follow a ray from the body centre: skin, subcutaneous fat, muscle, the rib
-ring (intercostal muscle, ribs, costal cartilage, sternum), then the thoracic
-cavity, which is split into lungs, mediastinum (fat, heart, great vessels,
+Layers follow a ray from the body centre: skin, subcutaneous fat, muscle (drawn by
+:mod:`chest_wall`, with breasts, scapulae and arms), the rib ring (intercostal
+muscle, ribs, costal cartilage, sternum), then the thoracic cavity, which is split
+into lungs, mediastinum (fat, heart with its fat from :mod:`heart`, great vessels,
 trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
 spleen. The values are non-contrast CT values: blood and myocardium ~ +40 HU.
 """
@@ -19,10 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mitsgan.data.phantom import chest_wall as CW
+from mitsgan.data.phantom import heart as H
+
 # Labels of the tissue map returned with every slice (uint8).
 AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR, CARTILAGE, LUNG = 0, 1, 2, 3, 4, 5, 6, 7
 MED_FAT, HEART, VESSEL, AIRWAY_WALL, AIRWAY_LUMEN, LIVER, ESOPHAGUS, TABLE = 8, 9, 10, 11, 12, 13, 14, 15
-CANAL, DISC, SPLEEN, OUTSIDE_FOV = 16, 17, 18, 255
+CANAL, DISC, SPLEEN, BREAST, OUTSIDE_FOV = 16, 17, 18, CW.BREAST, 255
 
 f32 = np.float32
 
@@ -83,6 +87,7 @@ class ChestParams:
     trabecular_hu: float
     table_gap_mm: float
     tubes: list[Tube] = field(default_factory=list)
+    wall: CW.WallParams | None = None
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     # Derived landmarks (filled by finish()).
@@ -151,6 +156,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     hx, hy, _ = p.heart_center
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
+    p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
     return p
 
 
@@ -174,7 +180,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     lw = p.body_half_width_mm - p.fat_mm - p.muscle_mm - p.ring_mm
     x_hr, x_hl = -min(52.0, 0.42 * lw), min(50.0, 0.40 * lw)
     blood = p.blood_hu
-    t_root = ht - p.heart_axes_mm[2] * 0.45
+    # The aortic root and pulmonary trunk leave the heart near its top: no gap between them.
+    t_root = ht - p.heart_axes_mm[2] * 0.8
     p.tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_arch), r_aa, VESSEL, blood),
         Tube((x_aa, y_aa, t_arch), (x_da, y_da, t_arch), r_aa * 0.92, VESSEL, blood),
@@ -186,8 +193,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         Tube((x_pt, y_pt, t_root + 10.0), (x_pt, y_pt, t_pa), u(12.0, 14.0), VESSEL, blood),
         Tube((x_pt, y_pt, t_pa), (x_hl, hil_y, t_pa + 4.0), u(9.0, 10.5), VESSEL, blood),
         Tube((x_pt, y_pt, t_pa), (x_hr, hil_y, t_pa + 8.0), u(9.5, 11.0), VESSEL, blood),
-        Tube((x_hr + 6.0, hil_y + 8.0, t_pa + 30.0), (hx - 12.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
-        Tube((x_hl - 6.0, hil_y + 8.0, t_pa + 28.0), (hx + 5.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
+        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
+        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
         Tube((0.0, y_tr, t_car), (x_hr + 8.0, hil_y + 6.0, t_car + 22.0), u(7.0, 8.0), AIRWAY_LUMEN, -1000.0, 2.0),
@@ -196,8 +203,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     p.hila = {
         "right_artery": (x_hr, hil_y, t_pa + 8.0),
         "left_artery": (x_hl, hil_y, t_pa + 4.0),
-        "right_vein": (x_hr + 6.0, hil_y + 8.0, t_pa + 30.0),
-        "left_vein": (x_hl - 6.0, hil_y + 8.0, t_pa + 28.0),
+        "right_vein": (x_hr + 8.0, hil_y - 6.0, t_pa + 38.0),
+        "left_vein": (x_hl - 8.0, hil_y - 6.0, t_pa + 36.0),
         "right_bronchus": (x_hr + 8.0, hil_y + 6.0, t_car + 22.0),
         "left_bronchus": (x_hl - 8.0, hil_y + 6.0, t_car + 38.0),
     }
@@ -239,7 +246,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     a = p.body_half_width_mm * widen
     b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
     # Rounder in front, flatter at the back where the patient lies on the couch.
-    n = np.where(Y < 0, f32(p.body_exponent), f32(p.body_exponent + 0.9))
+    # Rounded like the rib cage, front and back: chest_wall broadens the front with the
+    # pectorals and flattens the back on the couch.
+    n = np.where(Y < 0, f32(p.body_exponent + 0.15), f32(p.body_exponent + 0.4))
     rn = ((np.abs(X) / f32(a)) ** n + (np.abs(Y) / b) ** n) ** (1.0 / n)
     th0 = np.arctan2(X, -Y)
     wobble = np.ones_like(th0)
@@ -249,8 +258,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     rn = rn / wobble
     rn = np.maximum(rn, f32(1e-3))
     rho = np.sqrt(X * X + Y * Y)
-    depth = rho * (1.0 / rn - 1.0)  # mm below the skin; < 0 outside the body
-    body = depth > 0
+    depth = rho * (1.0 / rn - 1.0)  # mm below the reference outline (chest_wall moves the skin)
     theta = np.arctan2(X, -Y)  # 0 = anterior, +-pi = posterior, > 0 = patient left
     ant = 1.0 - np.abs(theta) / np.pi  # 1 at the front midline, 0 at the back
 
@@ -260,7 +268,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # Axillary fat: the upper chest is widened by the axillae and shoulders.
     fat = fat + f32(p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
     upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
-    pect = p.pectoral_mm * (0.35 + 0.65 * upper)
+    pect = 0.5 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
            + f32(pect) * (np.exp(-(((np.abs(theta) - 0.75) / 0.42) ** 2)))
            + f32(p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.5) ** 2))
@@ -272,23 +280,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     d_mus = d_fat + mus
     d_cav = d_mus + f32(p.ring_mm)
 
-    lab[body] = MUSCLE
-    lab[body & (depth < d_fat)] = FAT
-    # Fat plane between the superficial and deep muscle layers (pectoralis major/minor,
-    # latissimus/serratus), interrupted where muscles insert.
-    q = (depth - d_fat) / np.maximum(mus, f32(1.0))
-    q0 = f32(0.5) + f32(0.15) * np.sin(3.0 * theta + f32(p.fat_harmonics[0, 1] * 20.0))
-    gap = np.sin(5.0 * theta + f32(p.fat_harmonics[1, 1] * 20.0) + f32(0.02 * t)) > -0.2
-    plane = body & (depth > d_fat) & (np.abs(q - q0) * mus < f32(1.2)) & gap & (mus > 8.0)
-    lab[plane] = FAT
-    lab[body & (depth < p.skin_mm)] = SKIN
     cavity = depth >= d_cav
-    if upper > 0.25:
-        # Scapula: a thin bony plate inside the shoulder muscles, over the posterior ribs.
-        sd = depth - (d_fat + 0.5 * shoulder)
-        span = 0.28 + 0.2 * upper
-        scap = body & (np.abs(sd) < 1.8) & (np.abs(np.abs(theta) - 2.2) < span) & (shoulder > 6.0)
-        lab[scap] = CORTICAL
+    body, depth_skin = CW.soft_tissue(p, p.wall, X, Y, t, depth, theta, d_fat, d_mus, mus, shoulder, upper, lab)
 
     # --- rib ring: ribs descend toward the front; costal cartilage near the sternum.
     ring = body & (depth >= d_mus) & ~cavity
@@ -335,7 +328,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     along = tx * 0.94 + ty * 0.34
     across = -tx * 0.34 + ty * 0.94
     trans = (along > 0) & (along < 22.0) & (np.abs(across) < 3.5) & (0.45 < phase < 0.7)
-    post = arch | ped | spin | trans
+    post = (arch | ped | spin | trans) & body
     lab[post] = CORTICAL
     lab[rcn < 7.5] = CANAL
 
@@ -362,7 +355,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             organ_hu[inside & (organ_lab == tube.label)] = tube.hu
     hx, hy, ht = p.heart_center
     ha, hb, hc = p.heart_axes_mm
-    q = 1.0 - ((t - ht) / hc) ** 2
+    # The heart rests on the diaphragm: its lower half reaches down into the left dome
+    # (the dome's mask cuts it), so no slice shows lungs meeting over a bare mediastinum.
+    hc_eff = hc if t <= ht else max(hc, p.dome_left_t_mm + 25.0 - ht)
+    q = 1.0 - ((t - ht) / hc_eff) ** 2
     heart = np.zeros(shape, dtype=bool)
     if q > 0:
         c, s = np.cos(p.heart_angle_rad), np.sin(p.heart_angle_rad)
@@ -389,16 +385,21 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[cavity] = MED_FAT
     lab[lung] = LUNG
     lab[cavity & heart & ~below] = HEART
+    if q > 0:
+        H.epicardial_fat(p.heart_axes_mm, float(p.fat_harmonics[2, 0]), xr, yr, eh, float(np.sqrt(q)), lab,
+                         cavity & heart & ~below)
     sel = (organ_lab > 0) & body & ~(spine_block & (organ_lab != VESSEL))
     lab[sel] = organ_lab[sel]
     lab[airway_wall & body & ~sel] = AIRWAY_WALL
     lab[below & (X < 10.0)] = LIVER
     lab[below & (X >= 10.0)] = SPLEEN
 
+    CW.render_arms(p, p.wall, X, Y, t, widen, lab)
+
     # --- HU per label (textures are added in 3-D later).
     table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
                       p.lung_hu, p.fat_hu + 5, p.blood_hu + 2, p.blood_hu, 45, -1000, 58, p.muscle_hu,
-                      120, 20, 85, 48], dtype=f32)
+                      120, 20, 85, 48, -20.0], dtype=f32)
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
@@ -412,7 +413,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # edge crosses gets the share of each side it covers, from the distance to the edge.
     # Without it the lung outline shows pixel stairs that no scanner produces.
     px = float(abs(X[0, 1] - X[0, 0])) if X.shape[1] > 1 else 1.0
-    w_skin = np.clip(depth / f32(px) + 0.5, 0.0, 1.0)
+    w_skin = np.clip(depth_skin / f32(px) + 0.5, 0.0, 1.0)
     edge = body & (w_skin < 1.0)
     hu = np.where(edge, f32(-1000.0) + w_skin * (hu + f32(1000.0)), hu)
     w_lung = np.clip((depth - d_cav) / f32(px) + 0.5, 0.0, 1.0)
@@ -423,7 +424,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
 
 def render_table(p: ChestParams, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
     """The scanner couch: a curved carbon shell with foam core, below the patient's back."""
-    y_top = f32(p.body_half_post_mm + p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
+    # The back rests on the couch (chest_wall flattens it along this curve); a thin pad between.
+    y_top = f32(CW.y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
     dy = Y - y_top
     half_w = 0.78 * p.body_half_width_mm + 45.0
     in_w = np.abs(X) < half_w

@@ -178,7 +178,9 @@ def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Genera
     # would hold few places for nodules and healthy 32 mm cubes.
     lo, hi = 45.0, min(p.lung_length_mm - 10.0, p.dome_right_t_mm + 0.25 * extent) - extent
     t_top = float(rng.uniform(lo, hi)) if hi > lo else max(20.0, (p.lung_length_mm - extent) / 2.0)
-    y_shift = (p.body_half_post_mm + 45.0 - p.body_half_ant_mm) / 2.0
+    # Centre between the front of the chest (breasts included) and the couch.
+    front = p.body_half_ant_mm + (p.wall.breast_mm if p.wall is not None else 0.0)
+    y_shift = (p.body_half_post_mm + 45.0 - front) / 2.0
     return Grid(shape_zyx=(slices, size, size), pixel_mm=pixel, slice_mm=slice_mm,
                 x0_mm=-(size - 1) / 2.0 * pixel, y0_mm=-(size - 1) / 2.0 * pixel + y_shift,
                 t0_mm=t_top + extent)
@@ -189,6 +191,7 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     soft = smooth_field(grid.shape_zyx, grid.spacing_zyx, 4.0, rng)
     amp = np.zeros(256, dtype=f32)
     amp[[A.FAT, A.MED_FAT]] = 14.0
+    amp[A.BREAST] = 45.0  # fibroglandular strands in fat
     amp[[A.MUSCLE, A.ESOPHAGUS]] = 7.0
     amp[[A.LIVER, A.SPLEEN, A.HEART]] = 5.0
     amp[A.TRABECULAR] = 45.0
@@ -265,7 +268,10 @@ def _vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
     vessel_trees, airway_trees = [], []
     for side, sel in (("right", pts[:, 0] < 0), ("left", pts[:, 0] >= 0)):
         P = pts[sel]
-        for kind, n, unit, expo, min_r in (("artery", 2000, 0.68, 0.285, 0.0), ("vein", 2000, 0.68, 0.285, 0.0),
+        # Many terminal branches of ~1.1 mm calibre (the fine lines of a real lung) and a
+        # sub-Murray exponent so the mid-size (2-4 mm) vessels, which show as round dots
+        # wherever they cross the slice, stay few and near the hila.
+        for kind, n, unit, expo, min_r in (("artery", 3500, 0.55, 0.29, 0.0), ("vein", 3500, 0.55, 0.29, 0.0),
                                            ("bronchus", 300, 0.55, 1.0 / 3.0, 1.4)):
             idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
             root = np.asarray(p.hila[f"{side}_{kind}"])
@@ -283,7 +289,7 @@ def _clip_tree(tree: Tree, t_lo: float, t_hi: float) -> Tree:
     lo = np.minimum(tree.start[:, 2], tree.end[:, 2]) - tree.radius_mm - 3.0
     hi = np.maximum(tree.start[:, 2], tree.end[:, 2]) + tree.radius_mm + 3.0
     keep = (hi >= t_lo) & (lo <= t_hi)
-    return Tree(tree.start[keep], tree.end[keep], tree.radius_mm[keep])
+    return tree.subset(keep)
 
 
 def _lung_edge_distance(lab: np.ndarray, grid: Grid) -> tuple[np.ndarray, int]:

@@ -6,6 +6,9 @@ way, and its territory is cut in two by a plane through the branch axis along
 the territory's widest spread; each half gets a daughter. Radii follow Murray's
 law with equal terminal flows (r ~ n_leaves^(1/3)), so calibre falls toward the
 periphery by construction, and the tree fills the lung evenly whatever its shape.
+Splits are unequal (the larger daughter carries on almost straight) and each branch
+tapers toward its daughters' calibre, so vessels read as long tapering lines rather
+than strings of beads.
 
 Rendering has two tiers because vessel counts are in the thousands:
 
@@ -73,17 +76,27 @@ class Tree:
     start: np.ndarray
     end: np.ndarray
     radius_mm: np.ndarray
+    # Radius at ``end`` (mm): vessels taper smoothly along a branch toward their daughters'
+    # calibre; a constant radius per branch looks like a string of beads. None: no taper.
+    radius_end_mm: np.ndarray | None = None
+
+    @property
+    def r_end(self) -> np.ndarray:
+        return self.radius_mm if self.radius_end_mm is None else self.radius_end_mm
+
+    def subset(self, keep: np.ndarray) -> "Tree":
+        return Tree(self.start[keep], self.end[keep], self.radius_mm[keep], self.r_end[keep])
 
     @staticmethod
     def concat(trees: list["Tree"]) -> "Tree":
         return Tree(np.concatenate([t.start for t in trees]), np.concatenate([t.end for t in trees]),
-                    np.concatenate([t.radius_mm for t in trees]))
+                    np.concatenate([t.radius_mm for t in trees]), np.concatenate([t.r_end for t in trees]))
 
 
 def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: float,
               rng: np.random.Generator, step_fraction: float = 0.42,
-              min_radius_mm: float = 0.0, length_per_radius: float = 7.0,
-              murray_exponent: float = 1.0 / 3.0) -> Tree:
+              min_radius_mm: float = 0.0, length_per_radius: float = 10.0,
+              murray_exponent: float = 1.0 / 3.0, asym: float = 0.2) -> Tree:
     """Grow one tree from ``root`` into the territory sampled by ``targets`` (M, 3).
 
     ``radius_unit_mm`` is the radius of a branch feeding one target; a branch feeding
@@ -95,6 +108,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
     starts: list[np.ndarray] = []
     ends: list[np.ndarray] = []
     radii: list[float] = []
+    radii_end: list[float] = []
     stack = [(np.asarray(root_xyt, dtype=np.float64), np.arange(len(targets_xyt)))]
     pts_all = np.asarray(targets_xyt, dtype=np.float64)
     while stack:
@@ -112,6 +126,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
                 starts.append(start)
                 ends.append(q)
                 radii.append(radius_unit_mm)
+                radii_end.append(0.6 * radius_unit_mm)
             continue
         # Kitaoka: a branch is a few diameters long, and never past part of the way
         # to its territory's centroid; so thick branches stay near the hilum.
@@ -121,6 +136,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         starts.append(start)
         ends.append(end)
         radii.append(r)
+        radii_end.append(r * 0.84)  # about the larger daughter's calibre
         d = vec / dist
         rel = pts - c
         perp = rel - np.outer(rel @ d, d)
@@ -128,7 +144,10 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         _, evecs = np.linalg.eigh(cov)
         axis = evecs[:, -1]
         side = perp @ axis
-        cut = float(np.median(side)) * float(rng.uniform(0.0, 0.6))
+        # Asymmetric (monopodial) splits: the larger daughter takes most of the territory
+        # and carries on nearly straight, side branches leave it; that is what makes real
+        # vessels read as long, tapering lines radiating from the hilum, not zigzags.
+        cut = float(np.quantile(side, float(rng.uniform(asym, 0.5))))
         left, right = idx[side < cut], idx[side >= cut]
         if len(left) == 0 or len(right) == 0:
             order = np.argsort(side, kind="stable")
@@ -137,7 +156,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         stack.append((end, left))
     return Tree(np.asarray(starts, dtype=np.float64).reshape(-1, 3),
                 np.asarray(ends, dtype=np.float64).reshape(-1, 3),
-                np.asarray(radii, dtype=np.float64))
+                np.asarray(radii, dtype=np.float64), np.asarray(radii_end, dtype=np.float64))
 
 
 def render_tree(tree: Tree, grid: Grid, wall_fraction: float = 0.0,
@@ -150,17 +169,23 @@ def render_tree(tree: Tree, grid: Grid, wall_fraction: float = 0.0,
     lumen = np.zeros(grid.shape_zyx, dtype=f32)
     outer = np.zeros(grid.shape_zyx, dtype=f32) if (wall_fraction or wall_mm) else None
     big = tree.radius_mm >= EXACT_RADIUS_MM
-    for a, b, r in zip(tree.start[big], tree.end[big], tree.radius_mm[big]):
+    rb_all = tree.r_end
+    for a, b, r, rb in zip(tree.start[big], tree.end[big], tree.radius_mm[big], rb_all[big]):
         r_out = r * (1.0 + wall_fraction) + wall_mm if outer is not None else r
-        _render_capsule(lumen, outer, grid, a, b, float(r), float(r_out))
+        rb_out = rb * (1.0 + wall_fraction) + wall_mm if outer is not None else rb
+        _render_capsule(lumen, outer, grid, a, b, float(r), float(r_out), float(rb), float(rb_out))
     small = ~big
     if small.any():
-        _splat_segments(lumen, grid, tree.start[small], tree.end[small], tree.radius_mm[small])
+        _splat_segments(lumen, grid, tree.start[small], tree.end[small], tree.radius_mm[small], rb_all[small])
     return lumen, outer
 
 
 def _render_capsule(lumen: np.ndarray, outer: np.ndarray | None, grid: Grid, a_xyt: np.ndarray,
-                    b_xyt: np.ndarray, r_mm: float, r_out_mm: float) -> None:
+                    b_xyt: np.ndarray, r_mm: float, r_out_mm: float, rb_mm: float | None = None,
+                    rb_out_mm: float | None = None) -> None:
+    """A cone-capped tube from ``a`` (radius ``r_mm``) to ``b`` (radius ``rb_mm``)."""
+    rb_mm = r_mm if rb_mm is None else rb_mm
+    rb_out_mm = r_out_mm if rb_out_mm is None else rb_out_mm
     sp = np.asarray(grid.spacing_zyx)
     ka, kb = grid.to_index(a_xyt), grid.to_index(b_xyt)
     pad = r_out_mm / sp + 1.5
@@ -180,14 +205,17 @@ def _render_capsule(lumen: np.ndarray, outer: np.ndarray | None, grid: Grid, a_x
     d = np.sqrt((qk - s * w[0]) ** 2 + (qj - s * w[1]) ** 2 + (qi - s * w[2]) ** 2)
     soft = f32(0.5 * sp[1])
     sl = tuple(slice(l, h) for l, h in zip(lo, hi))
-    occ = np.clip((f32(r_mm) - d) / (2 * soft) + 0.5, 0.0, 1.0)
+    r_s = f32(r_mm) + s * f32(rb_mm - r_mm)
+    occ = np.clip((r_s - d) / (2 * soft) + 0.5, 0.0, 1.0)
     np.maximum(lumen[sl], occ, out=lumen[sl])
     if outer is not None:
-        occ = np.clip((f32(r_out_mm) - d) / (2 * soft) + 0.5, 0.0, 1.0)
+        r_s = f32(r_out_mm) + s * f32(rb_out_mm - r_out_mm)
+        occ = np.clip((r_s - d) / (2 * soft) + 0.5, 0.0, 1.0)
         np.maximum(outer[sl], occ, out=outer[sl])
 
 
-def _splat_segments(vol: np.ndarray, grid: Grid, a: np.ndarray, b: np.ndarray, r: np.ndarray) -> None:
+def _splat_segments(vol: np.ndarray, grid: Grid, a: np.ndarray, b: np.ndarray, r: np.ndarray,
+                    r_end: np.ndarray | None = None) -> None:
     """Add thin segments as blurred volume fractions (see module docstring)."""
     step_mm = 0.35
     length = np.linalg.norm(b - a, axis=1)
@@ -197,7 +225,8 @@ def _splat_segments(vol: np.ndarray, grid: Grid, a: np.ndarray, b: np.ndarray, r
     frac = (offs + 0.5) / counts[seg]
     pts = a[seg] + (b[seg] - a[seg]) * frac[:, None]
     vox_mm3 = grid.slice_mm * grid.pixel_mm ** 2
-    weight = np.pi * r[seg] ** 2 * (length[seg] / counts[seg]) / vox_mm3
+    rr = r[seg] if r_end is None else r[seg] + (r_end[seg] - r[seg]) * frac
+    weight = np.pi * rr ** 2 * (length[seg] / counts[seg]) / vox_mm3
     kji = grid.to_index(pts)
     shape = np.asarray(grid.shape_zyx)
     base = np.floor(kji).astype(np.int64)

@@ -1,0 +1,184 @@
+"""Chest wall soft tissue outside the rib ring: skin, fat, muscle groups, scapulae, breasts, arms.
+
+Why a separate layer model: the rib ring and the thoracic cavity are rigid and stay
+where :mod:`anatomy` puts them (so the lungs, and everything grown into them, do not
+move); what makes a real chest outline look real is the soft tissue around it:
+
+* the back lies flat on the couch (the outline follows the couch's curve there);
+* the subcutaneous fat is uneven (several bumps per circumference, drifting with z),
+  and breasts add a large anterolateral mound at mid-chest in about half the patients;
+* muscles come in groups with fat planes between them: pectoralis major over minor in
+  front, latissimus dorsi over serratus laterally, trapezius over the erector spinae
+  behind; the axillary fat separates pectoralis from latissimus at the upper chest;
+* the scapulae are bony plates in the posterolateral muscles, behind the ribs;
+* arms lie beside the chest in some scans; in most, they are raised out of the field.
+
+Depths are measured along the ray from the body centre in the anatomy frame's
+``depth0`` (mm below the *reference* outline of :mod:`anatomy`; negative outside it):
+the superficial muscles and the extra fat are laid outside that reference, so the
+skin moves outward by ``delta(theta, t)`` and the inner layers stay put.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+f32 = np.float32
+AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR = 0, 1, 2, 3, 4, 5
+BREAST = 19  # fibroglandular breast tissue (a fat/soft-tissue mix)
+
+
+@dataclass
+class WallParams:
+    """Per-patient chest wall; drawn by :func:`sample_wall_params`."""
+
+    pect_major_mm: float
+    lat_mm: float
+    trap_mm: float
+    plane_mm: float
+    fat_bumps: np.ndarray  # (K, 3): amplitude (relative to fat), harmonic order, phase
+    flat_frac: float  # how much of the posterior fat the couch squashes
+    breast_mm: float  # 0: no breasts
+    breast_theta: float
+    breast_t_frac: float
+    arms: bool
+    arm_gap_mm: float
+    arm_a_mm: float  # half-width (lateral)
+    arm_b_mm: float  # half-height (AP)
+    arm_dy_mm: float
+    arm_fat_mm: float
+    humerus_mm: float
+    scap_thick_mm: float
+
+
+def sample_wall_params(p, rng: np.random.Generator) -> WallParams:
+    """Draw the chest wall of patient ``p`` (drawn after all of ``p``'s own numbers)."""
+    u = rng.uniform
+    k = 5
+    bumps = np.stack([u(0.05, 0.14, k), rng.integers(2, 8, k).astype(float), u(0.0, 2 * np.pi, k)], axis=1)
+    female = u() < 0.45
+    return WallParams(
+        pect_major_mm=u(4.0, 11.0), lat_mm=u(3.0, 8.0), trap_mm=u(2.0, 5.0), plane_mm=u(1.2, 2.2),
+        fat_bumps=bumps, flat_frac=u(0.35, 0.75),
+        breast_mm=u(10.0, 28.0) if female else 0.0, breast_theta=u(0.55, 0.8), breast_t_frac=u(0.55, 0.72),
+        arms=bool(u() < 0.35), arm_gap_mm=u(3.0, 14.0), arm_a_mm=u(34.0, 46.0), arm_b_mm=u(40.0, 55.0),
+        arm_dy_mm=u(-5.0, 25.0), arm_fat_mm=u(4.0, 12.0), humerus_mm=u(10.0, 13.0), scap_thick_mm=u(2.2, 3.2),
+    )
+
+
+def _bump(x: np.ndarray, c: float, w: float) -> np.ndarray:
+    return np.exp(-(((x - f32(c)) / f32(w)) ** 2))
+
+
+def y_back_mm(p, w: WallParams) -> float:
+    """Y of the flattened back at the midline (the couch's contact line).
+
+    Chosen so the back touches the couch at every level: the unflattened skin at the
+    midline lies at the reference outline (``anatomy``'s superellipse at theta = pi)
+    plus what :func:`soft_tissue` adds there (muscle, and fat wobble that takes away at
+    most 5% of the fat); the couch squashes ``0.7 * flat_frac`` of the fat.
+    """
+    k = np.arange(p.body_harmonics.shape[0]) + 2
+    ref = p.body_half_post_mm * (1.0 + float(np.sum(p.body_harmonics[:, 0] * np.cos(k * np.pi))))
+    kf = np.arange(p.fat_harmonics.shape[0]) + 1
+    fat_pi = max(p.fat_mm * (1.0 + float(np.sum(p.fat_harmonics[:, 0] * np.cos(kf * np.pi)))), 1.0)
+    sup = 0.6 * w.trap_mm + w.plane_mm
+    return ref + max(0.0, sup - 0.15 * fat_pi) - 0.05 * fat_pi - w.flat_frac * 0.7 * fat_pi
+
+
+def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0: np.ndarray,
+                theta: np.ndarray, d_fat0: np.ndarray, d_mus: np.ndarray, mus: np.ndarray,
+                shoulder: np.ndarray, upper: float, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label skin, fat, muscle groups, fat planes, breasts and scapulae outside the rib ring.
+
+    Returns ``(body, depth_skin)``: the body mask and the depth (mm) below the actual skin,
+    for the anti-aliased outline. Everything deeper than ``d_mus`` is left to the caller.
+    """
+    ath = np.abs(theta)
+    # Superficial muscles outside the reference fat: pectoralis major (front, bigger
+    # at the upper chest), latissimus dorsi (posterolateral), trapezius (back).
+    pect = f32(w.pect_major_mm * (0.3 + 0.7 * upper)) * _bump(ath, 0.85, 0.45)
+    lat = f32(w.lat_mm) * _bump(ath, 2.05, 0.38)
+    trap = f32(w.trap_mm * (0.6 + 0.4 * upper)) * np.exp(-(((np.pi - ath) / 0.75) ** 2))
+    sup = pect + lat + trap
+    plane = f32(w.plane_mm) * np.clip(sup / f32(3.0), 0.0, 1.0)
+    fat = d_fat0 - f32(p.skin_mm)
+    var = np.zeros_like(theta)
+    for amp, order, ph in w.fat_bumps:
+        var += f32(amp) * np.cos(f32(order) * theta + f32(ph + 0.012 * order * t))
+    var = fat * (np.maximum(var, f32(-0.3)) + f32(0.25))  # and a little more fat than the reference
+    if w.breast_mm > 0:
+        tb = w.breast_t_frac * p.lung_length_mm
+        zf = float(np.exp(-(((t - tb) / 55.0) ** 2)))
+        if zf > 0.02:
+            # Ptotic: the mound hangs laterally, flattening toward the sternum.
+            var += f32(w.breast_mm * zf) * _bump(ath, w.breast_theta, 0.42)
+    # The superficial muscles take the inner part of the reference fat (at most 15% of
+    # it: real chest walls hold as much fat as muscle) and push the skin out by the rest.
+    delta = sup + plane - np.minimum(sup + plane, f32(0.15) * fat) + var
+    depth = depth0 + delta  # below the uneven skin, before the couch flattens it
+    y_back = y_back_mm(p, w)
+    flat = f32(y_back) - X * X / f32(1400.0) - Y  # the couch's curve (anatomy.render_table)
+    depth_skin = np.minimum(depth, flat)
+    body = depth_skin > 0
+
+    lab[body] = MUSCLE
+    lab[body & (depth0 < d_fat0 - sup - plane)] = FAT
+    # The plane under the superficial muscles: broken where they insert or thin out.
+    brk = np.sin(4.0 * theta + f32(w.fat_bumps[2, 2]) + f32(0.015 * t)) > -0.45
+    lab[body & (depth0 >= d_fat0 - plane) & (depth0 < d_fat0) & (sup > 3.5) & brk] = FAT
+    if w.breast_mm > 0:
+        # Fibroglandular cone: the deeper middle of the mound, wispy at its edges.
+        # An ellipse in the mound's (angle, depth) frame, centred in the mound: the
+        # fibroglandular disc sits in the fat, clear of skin and pectoralis.
+        size = w.breast_mm * zf
+        half = f32(0.5) * (d_fat0 - sup - plane + delta)  # half the fat's depth below the skin
+        e = ((ath - f32(w.breast_theta)) / f32(0.16)) ** 2 + ((depth - half) / np.maximum(f32(0.55) * half, f32(1.0))) ** 2
+        glands = body & (e < 1.0) & (size > 10.0) & (half > 8.0)
+        lab[glands] = BREAST
+    # Fat planes inside the deep layer: pectoralis minor / serratus / intercostals,
+    # erector spinae bundles, interrupted where the muscles insert.
+    q = (depth0 - d_fat0) / np.maximum(mus, f32(1.0))
+    q0 = (f32(0.55) + f32(0.12) * np.sin(3.0 * theta + f32(w.fat_bumps[0, 2]))
+          + f32(0.12) * np.sin(7.0 * theta + f32(w.fat_bumps[3, 2] + 0.03 * t)))
+    gap = np.sin(5.0 * theta + f32(w.fat_bumps[1, 2]) + f32(0.02 * t)) > -0.3
+    inner = body & (depth0 > d_fat0) & (depth0 < d_mus) & (mus > 8.0)
+    lab[inner & (np.abs(q - q0) * mus < f32(0.9)) & gap] = FAT
+    # Radial planes between groups: pectoralis | axilla | latissimus | trapezius | erector.
+    for c in (1.45, 2.55):
+        lab[inner & (np.abs(ath - f32(c)) * np.maximum(depth0, f32(20.0)) < f32(1.0))] = FAT
+    lab[body & (depth_skin < p.skin_mm)] = SKIN
+    if upper > 0.2:
+        # Scapula: a bony plate behind the ribs in the shoulder muscles, thicker along
+        # its lateral border; narrower toward the inferior angle.
+        sd = depth0 - (d_fat0 + 0.45 * shoulder)
+        span = 0.12 + 0.45 * (upper - 0.2)
+        on = (np.abs(ath - 2.25) < span) & (shoulder > 3.0)
+        lateral = np.clip((2.25 + span - ath) / f32(0.12), 0.0, 1.0)  # 1 away from the lateral tip
+        half = f32(0.5 * w.scap_thick_mm) + f32(2.5) * (1.0 - lateral) * f32(upper)
+        scap = body & on & (np.abs(sd) < half)
+        lab[scap] = CORTICAL
+        lab[scap & (np.abs(sd) < half - 1.4)] = TRABECULAR
+    return body, depth_skin
+
+
+def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen: float,
+                lab: np.ndarray) -> None:
+    """Arms beside the chest (only in the scans where they are down): labels in air pixels."""
+    if not w.arms:
+        return
+    for side in (-1.0, 1.0):
+        xc = side * (p.body_half_width_mm * widen + w.arm_gap_mm + w.arm_a_mm)
+        yc = w.arm_dy_mm
+        e = ((X - f32(xc)) / f32(w.arm_a_mm)) ** 2 + ((Y - f32(yc)) / f32(w.arm_b_mm)) ** 2
+        r = np.sqrt(e) * f32(min(w.arm_a_mm, w.arm_b_mm))  # ~ mm from the centre
+        arm = (e < 1.0) & (lab == AIR)
+        rin = min(w.arm_a_mm, w.arm_b_mm)
+        lab[arm] = FAT
+        lab[arm & (r < rin - w.arm_fat_mm)] = MUSCLE
+        lab[arm & (r > rin - 1.8)] = SKIN
+        hx, hy = xc - side * 4.0, yc + 4.0
+        rh = np.sqrt((X - f32(hx)) ** 2 + (Y - f32(hy)) ** 2)
+        lab[arm & (rh < w.humerus_mm)] = CORTICAL
+        lab[arm & (rh < w.humerus_mm - 3.0)] = TRABECULAR
