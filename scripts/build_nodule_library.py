@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mitsgan.data.phantom.library import texture_name
+
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src/mitsgan/data/phantom/lidc_nodules.npz"
 
 # Diameter bins (mm) and how many annotations each keeps: LIDC's own distribution is
@@ -110,15 +112,6 @@ def main() -> int:
     print(f"wrote {args.out}: {len(ids)} annotations, {args.out.stat().st_size / 1e6:.2f} MB, "
           f"diameter {d.min():.1f}-{d.max():.1f} mm, {int((d >= 10).sum())} >= 10 mm")
     return 0
-
-
-def texture_name(lidc_texture: int) -> str:
-    """LIDC texture rating (1 non-solid/GGO ... 3 part-solid ... 5 solid) -> phantom texture."""
-    if lidc_texture <= 2:
-        return "ground-glass"
-    if lidc_texture == 3:
-        return "part-solid"
-    return "solid"
 
 
 if __name__ == "__main__":
