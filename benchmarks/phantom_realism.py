@@ -16,7 +16,8 @@ pyradiomics lung1 NRRD and the three LIDC-IDRI DICOM slabs) on:
   normalised bins.
 
 Writes ``phantom_realism.png`` (phantom vs real, lung window [-1350, 150] and
-mediastinal window [-160, 240]), ``phantom_realism.json`` and ``phantom_realism.md``
+mediastinal window [-160, 240]; the first phantom is shown at its carina level, like the
+real slabs, and at its slice with the most lung), ``phantom_realism.json`` and ``phantom_realism.md``
 into the output folder (default ``benchmarks/results/``). Skips (exit 0) with a
 message when ``../shared`` is absent.
 
@@ -227,6 +228,15 @@ def lung_slice(hu: np.ndarray) -> int:
     return int(np.argmax((centre < -600).sum(axis=(1, 2))))
 
 
+def carina_slice(scan, seed: int) -> int:
+    """Index of the phantom slice nearest its carina (world z = -t in the anatomy frame)."""
+    from mitsgan.data.phantom.generate import chest_params
+
+    t_target = chest_params(seed).t_carina_mm
+    z = scan.origin_xyz[2] + np.arange(scan.shape[0]) * scan.spacing_zyx[0]
+    return int(np.argmin(np.abs(-z - t_target)))
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Compare mitsgan phantoms with real chest CT.")
@@ -275,8 +285,17 @@ def main(argv: list[str] | None = None) -> int:
                                  for i, a in enumerate(reals) for b in list(reals)[i + 1:]}
 
     args.out.mkdir(parents=True, exist_ok=True)
-    shown = {list(phantoms)[0]: list(phantoms.values())[0], **reals}
-    figure(args.out / "phantom_realism.png", shown, {n: lung_slice(s.hu) for n, s in shown.items()})
+    first = list(phantoms)[0]
+    shown = {first: phantoms[first], **reals}
+    slices = {n: lung_slice(s.hu) for n, s in shown.items()}
+    if not args.phantom:
+        # Like for like: the real slabs lie at the aortic arch / carina, so show the
+        # phantom there too, next to its slice with the most lung (usually mid-chest).
+        level = carina_slice(phantoms[first], args.seeds[0])
+        shown = {f"{first} (carina level)": phantoms[first], f"{first} (most lung)": phantoms[first], **reals}
+        slices = {n: lung_slice(s.hu) for n, s in shown.items()}
+        slices[f"{first} (carina level)"] = level
+    figure(args.out / "phantom_realism.png", shown, slices)
     slim = json.loads(json.dumps(report))
     for group in ("phantoms", "real"):
         for v in slim[group].values():

@@ -22,6 +22,7 @@ import numpy as np
 
 from mitsgan.data.phantom import chest_wall as CW
 from mitsgan.data.phantom import heart as H
+from mitsgan.data.phantom.chest_wall import render_table  # noqa: F401  (the couch; kept importable here)
 
 # Labels of the tissue map returned with every slice (uint8).
 AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR, CARTILAGE, LUNG = 0, 1, 2, 3, 4, 5, 6, 7
@@ -124,7 +125,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
         paraspinal_mm=u(18.0, 26.0),
         shoulder_mm=u(18.0, 32.0),
         axilla_mm=u(6.0, 20.0),
-        ring_mm=u(10.0, 13.0),
+        ring_mm=u(8.0, 10.0),
         rib_pitch_mm=u(22.0, 27.0),
         rib_drop_mm=u(70.0, 100.0),
         rib_phase_mm=u(0.0, 25.0),
@@ -231,6 +232,23 @@ def tube_distance(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float) -> np.ndar
     return np.sqrt((qx - s * f32(w[0])) ** 2 + (qy - s * f32(w[1])) ** 2 + (qt - s * f32(w[2])) ** 2)
 
 
+def _bridge(X: np.ndarray, Y: np.ndarray, cx: float, cy: float, half_mm: float) -> np.ndarray:
+    """A band of half-height ``half_mm`` from (cx, cy) to the midline (X = 4 mm).
+
+    Why: the aorta, SVC, pulmonary arteries and hila sit in one mediastinum; drawn as
+    tubes or caps with a thin fat margin they read as balls floating in the lung.
+    """
+    u = (X - f32(4.0)) * f32(1.0 if cx >= 4.0 else -1.0)
+    return (np.abs(Y - f32(cy)) < f32(half_mm)) & (u > 0) & (u < f32(abs(cx - 4.0)))
+
+
+def _axis_point(tube: Tube, t: float) -> tuple[float, float]:
+    """(X, Y) of the tube's axis at slice ``t`` (its middle for an in-plane tube)."""
+    (ax, ay, at), (bx, by, bt) = tube.a, tube.b
+    s = 0.5 if abs(bt - at) < 1e-6 else min(max((t - at) / (bt - at), 0.0), 1.0)
+    return ax + s * (bx - ax), ay + s * (by - ay)
+
+
 def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
 
@@ -271,11 +289,20 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     pect = 0.5 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
            + f32(pect) * (np.exp(-(((np.abs(theta) - 0.75) / 0.42) ** 2)))
-           + f32(p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.5) ** 2))
+           + f32(p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.34) ** 2))
            - f32(p.muscle_mm * 0.7) * np.exp(-((theta / 0.25) ** 2)))
     # Shoulder girdle: thick muscles around the scapulae at the upper, posterolateral chest.
     shoulder = f32(p.shoulder_mm * upper) * np.exp(-(((np.abs(theta) - 2.2) / 0.38) ** 2))
     mus = mus + shoulder
+    # Front corners: the costal arcs are rounder than the skin (muscle fills the corner, by
+    # the superellipse's bulge over the ellipse), so the lungs' fronts slope back laterally.
+    re = np.sqrt((X / f32(a)) ** 2 + (Y / b) ** 2) / wobble
+    mus = mus + np.clip(rho * (1.0 / rn - 1.0 / np.maximum(re, f32(1e-3))), 0.0, None) * (Y < 0)
+    # Paravertebral gutters: the ribs curve back to the transverse processes and the couch
+    # squashes the fat, so the lungs reach deep beside the spine (tall, not a flat-backed box).
+    gut = np.exp(-(((np.pi - np.abs(theta) - 0.4) / 0.25) ** 2))
+    fat = fat * (1.0 - 0.55 * gut)
+    mus = mus - f32(0.5 * p.muscle_mm) * gut
     d_fat = f32(p.skin_mm) + fat
     d_mus = d_fat + mus
     d_cav = d_mus + f32(p.ring_mm)
@@ -333,9 +360,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[rcn < 7.5] = CANAL
 
     # --- mediastinum: a central band plus every tube and the heart with a fat margin.
-    # Narrow in front (the anterior junction), wider toward the spine.
+    # A wedge, narrow at the anterior junction and ~5 cm wide in front of the spine: each
+    # lung curves around it (not one wide box split by a septum).
     taper = np.clip((Y - f32(p.y_sternum_mm)) / f32(yv - p.y_sternum_mm), 0.0, 1.0)
-    med = cavity & (np.abs(X - 4.0) < f32(p.med_band_mm) * (0.35 + 0.65 * taper)) & (Y > p.y_sternum_mm) & (Y < yv)
+    half = f32(p.med_band_mm) * (0.6 + 0.3 * taper + 1.8 * taper ** 2.5)
+    med = cavity & (np.abs(X - 4.0) < half) & (Y > p.y_sternum_mm) & (Y < yv)
     organ_lab = np.zeros(shape, dtype=np.uint8)
     organ_hu = np.zeros(shape, dtype=f32)
     airway_wall = np.zeros(shape, dtype=bool)
@@ -344,6 +373,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         if d is None:
             continue
         med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
+        if tube.label == VESSEL and tube.radius_mm >= 8.0:  # great vessels: in fat, joined to the midline
+            bridge = _bridge(X, Y, *_axis_point(tube, t), 0.9 * tube.radius_mm)
+            med |= cavity & ((d < tube.radius_mm + 5.0) | bridge)
         inside = d < tube.radius_mm
         if tube.label == AIRWAY_LUMEN:
             wall = 1.2 + 0.12 * tube.radius_mm
@@ -372,8 +404,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     for key in ("right_artery", "left_artery"):
         x0, y0, t0 = p.hila[key]
         rr = 15.0 ** 2 - (t - t0) ** 2 * 0.5
-        if rr > 0:
-            med |= cavity & ((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2 < f32(rr))
+        if rr > 7.0 ** 2:  # a smaller cap would be an island dot or a thin bar
+            hilum = ((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2 < f32(rr)) | _bridge(X, Y, x0, y0, 0.8 * np.sqrt(rr))
+            med |= cavity & hilum
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     t_dome_r = p.dome_right_t_mm + 55.0 * (((X + 50.0) / 95.0) ** 2 + ((Y - 5.0) / 85.0) ** 2)
@@ -420,19 +453,3 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     edge = (lab == LUNG) & (w_lung < 1.0)
     hu = np.where(edge, f32(p.muscle_hu) + w_lung * (hu - f32(p.muscle_hu)), hu)
     return hu.astype(f32), lab
-
-
-def render_table(p: ChestParams, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
-    """The scanner couch: a curved carbon shell with foam core, below the patient's back."""
-    # The back rests on the couch (chest_wall flattens it along this curve); a thin pad between.
-    y_top = f32(CW.y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
-    dy = Y - y_top
-    half_w = 0.78 * p.body_half_width_mm + 45.0
-    in_w = np.abs(X) < half_w
-    shell = in_w & (dy >= 0) & (dy < 2.0)
-    core = in_w & (dy >= 2.0) & (dy < 9.0)
-    lower = in_w & (dy >= 9.0) & (dy < 10.0)
-    for m, value in ((core, -930.0), (shell, 220.0), (lower, -300.0)):
-        m = m & (lab == AIR)
-        hu[m] = value
-        lab[m] = TABLE

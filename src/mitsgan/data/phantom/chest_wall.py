@@ -27,6 +27,7 @@ import numpy as np
 f32 = np.float32
 AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR = 0, 1, 2, 3, 4, 5
 BREAST = 19  # fibroglandular breast tissue (a fat/soft-tissue mix)
+TABLE = 15  # anatomy's label of the couch
 
 
 @dataclass
@@ -119,7 +120,7 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     delta = sup + plane - np.minimum(sup + plane, f32(0.15) * fat) + var
     depth = depth0 + delta  # below the uneven skin, before the couch flattens it
     y_back = y_back_mm(p, w)
-    flat = f32(y_back) - X * X / f32(1400.0) - Y  # the couch's curve (anatomy.render_table)
+    flat = f32(y_back) - X * X / f32(1400.0) - Y  # the couch's curve (render_table)
     depth_skin = np.minimum(depth, flat)
     body = depth_skin > 0
 
@@ -182,3 +183,23 @@ def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen:
         rh = np.sqrt((X - f32(hx)) ** 2 + (Y - f32(hy)) ** 2)
         lab[arm & (rh < w.humerus_mm)] = CORTICAL
         lab[arm & (rh < w.humerus_mm - 3.0)] = TRABECULAR
+
+
+def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
+    """The scanner couch: a foam pad the patient lies on, over one curved carbon shell.
+
+    Real couches show one bright curved line (the shell) with a faint pad above it whose
+    edge shows only beside the body; a second thin line under the shell is a giveaway.
+    """
+    # The back rests on the pad (soft_tissue flattens it along this curve).
+    y_top = f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
+    dy = Y - y_top
+    half_w = 0.78 * p.body_half_width_mm + 45.0
+    in_w = np.abs(X) < half_w
+    pad_mm = 5.0 + 0.6 * p.table_gap_mm
+    pad = in_w & (dy >= 0) & (dy < pad_mm)
+    shell = (np.abs(X) < half_w + 15.0) & (dy >= pad_mm) & (dy < pad_mm + 2.2)
+    for m, value in ((pad, -925.0), (shell, 260.0)):
+        m = m & (lab == AIR)
+        hu[m] = value
+        lab[m] = TABLE

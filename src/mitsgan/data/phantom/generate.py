@@ -41,6 +41,9 @@ f32 = np.float32
 SLICE_CHOICES_MM = (1.0, 1.25, 1.5, 2.0, 2.5)
 CANDIDATE_EDGE_MM = 20.0
 CUBE_HALF_MM = 16.0
+# Vessel trees grow in a space stretched this much along t (see vessels.grow_tree): more
+# branches in the axial plane, the web of fine lines of a real lung rather than dots.
+VESSEL_Z_STRETCH = 1.8
 
 
 @dataclass
@@ -66,13 +69,23 @@ def patient_id(seed: int, index: int) -> str:
     return f"PHANTOM-{seed}-{index:04d}"
 
 
+def _rngs(seed: int, index: int) -> list[np.random.Generator]:
+    return [np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(8)]
+
+
+def chest_params(seed: int = 0, index: int = 0) -> A.ChestParams:
+    """The anatomy of scan ``index`` of series ``seed`` (landmarks such as the carina level),
+    without rendering it: lets a benchmark pick slices at a given anatomical level."""
+    return A.sample_chest_params(_rngs(seed, index)[0])
+
+
 def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int = 512,
                      library: NoduleLibrary | None = None) -> Phantom:
     """Generate scan ``index`` of the series made with ``seed`` (see the module docstring)."""
     if slices < 8 or size < 64:
         raise ValueError("a phantom needs at least 8 slices and 64x64 pixels")
     lib = library or load_library()
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(8)]
+    rngs = _rngs(seed, index)
     r_anat, r_setup, r_tex, r_tree, r_nod, r_cand, r_noise, r_nodtex = rngs
 
     p = A.sample_chest_params(r_anat)
@@ -250,13 +263,13 @@ def _lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4
     half = p.body_half_width_mm + 10.0
     xs = np.arange(-half, half, step_mm, dtype=f32)[None, :]
     ys = np.arange(-p.body_half_ant_mm - 10.0, p.body_half_post_mm + 10.0, step_mm, dtype=f32)[:, None]
-    pts = []
-    for t in np.arange(12.0, p.lung_length_mm + 60.0, step_mm):
-        _, lab = A.render_slice(p, xs, ys, float(t))
-        jj, ii = np.nonzero(lab == A.LUNG)
-        if len(jj):
-            pts.append(np.stack([xs[0, ii], ys[jj, 0], np.full(len(jj), t, dtype=f32)], axis=1))
-    allp = np.concatenate(pts).astype(np.float64)
+    ts = np.arange(12.0, p.lung_length_mm + 60.0, step_mm)
+    lung = np.pad(np.stack([A.render_slice(p, xs, ys, float(t))[1] == A.LUNG for t in ts]), 1)
+    # No terminal targets in the outer ~4 mm under the pleura: real vessels thin out to
+    # nothing visible there, and tips ending on the pleura read as dots along the wall.
+    deep = ndimage.distance_transform_edt(lung, sampling=step_mm)[1:-1, 1:-1, 1:-1] > 4.5
+    kk, jj, ii = np.nonzero(deep)
+    allp = np.stack([xs[0, ii], ys[jj, 0], ts[kk].astype(f32)], axis=1).astype(np.float64)
     return allp + rng.uniform(-step_mm / 2, step_mm / 2, size=allp.shape)
 
 
@@ -275,7 +288,8 @@ def _vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
                                            ("bronchus", 300, 0.55, 1.0 / 3.0, 1.4)):
             idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
             root = np.asarray(p.hila[f"{side}_{kind}"])
-            tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo)
+            tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
+                             z_stretch=VESSEL_Z_STRETCH if kind != "bronchus" else 1.0)
             (airway_trees if kind == "bronchus" else vessel_trees).append(tree)
     vt = _clip_tree(Tree.concat(vessel_trees), t_lo, t_hi)
     at = _clip_tree(Tree.concat(airway_trees), t_lo, t_hi)

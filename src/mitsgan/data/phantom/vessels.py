@@ -96,7 +96,7 @@ class Tree:
 def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: float,
               rng: np.random.Generator, step_fraction: float = 0.42,
               min_radius_mm: float = 0.0, length_per_radius: float = 10.0,
-              murray_exponent: float = 1.0 / 3.0, asym: float = 0.2) -> Tree:
+              murray_exponent: float = 1.0 / 3.0, asym: float = 0.2, z_stretch: float = 1.0) -> Tree:
     """Grow one tree from ``root`` into the territory sampled by ``targets`` (M, 3).
 
     ``radius_unit_mm`` is the radius of a branch feeding one target; a branch feeding
@@ -104,7 +104,13 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
     law; a little less keeps the terminal branches visible at CT resolution while the
     hilar trunks keep their size, as the tree is truncated at ~1 mm vessels). Branches thinner than
     ``min_radius_mm`` are not grown further (airways stop where CT stops seeing them).
+    ``z_stretch`` > 1 grows the tree in a space stretched along t about the root and maps
+    it back: every branch ends where it would, but runs flatter, so more vessels lie in
+    the axial plane (lines) and fewer cross it (dots).
     """
+    tz = float(root_xyt[2])
+    targets_xyt = np.array(targets_xyt, dtype=np.float64)
+    targets_xyt[:, 2] = tz + (targets_xyt[:, 2] - tz) * z_stretch
     starts: list[np.ndarray] = []
     ends: list[np.ndarray] = []
     radii: list[float] = []
@@ -154,9 +160,11 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
             left, right = idx[order[: n // 2]], idx[order[n // 2:]]
         stack.append((end, right))
         stack.append((end, left))
-    return Tree(np.asarray(starts, dtype=np.float64).reshape(-1, 3),
-                np.asarray(ends, dtype=np.float64).reshape(-1, 3),
-                np.asarray(radii, dtype=np.float64), np.asarray(radii_end, dtype=np.float64))
+    sa = np.asarray(starts, dtype=np.float64).reshape(-1, 3)
+    ea = np.asarray(ends, dtype=np.float64).reshape(-1, 3)
+    for arr in (sa, ea):
+        arr[:, 2] = tz + (arr[:, 2] - tz) / z_stretch
+    return Tree(sa, ea, np.asarray(radii, dtype=np.float64), np.asarray(radii_end, dtype=np.float64))
 
 
 def render_tree(tree: Tree, grid: Grid, wall_fraction: float = 0.0,
