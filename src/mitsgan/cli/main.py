@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "mitsgan.cli.dataset",
     "mitsgan.cli.attacker",
     "mitsgan.cli.tamper",
+    "mitsgan.cli.demo",
 ]
 
 
