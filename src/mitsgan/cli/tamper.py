@@ -33,6 +33,20 @@ def _triple(text: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def whole_hu_box(scan, result) -> None:
+    """Round the tampered box to whole HU when the source stores whole HU (every CT does).
+
+    A tampered file must look like the original: same integer storage (int16), and
+    no tell-tale fractional HU. Only the box CT-GAN may change is touched, so the
+    rest of the scan stays bit-identical; an all-float source is left as it is.
+    """
+    import numpy as np
+
+    box = result.box
+    if np.array_equal(scan.hu[box], np.round(scan.hu[box])):
+        result.scan.hu[box] = np.round(result.scan.hu[box])
+
+
 def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
@@ -55,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     result = tamper_scan(scan, args.at, attacker, world=args.world, noise=not args.no_noise, seed=args.seed)
     seconds = time.time() - t0
+    whole_hu_box(scan, result)
     derivation = f"tampered: CT-GAN {args.action} at voxel (z,y,x) {result.center_zyx} (mitsgan)"
     write_scan(result.scan, args.output, overwrite=args.overwrite, derivation=derivation)
     print(f"{args.action} at voxel (z, y, x) {result.center_zyx} in {seconds:.2f} s -> {args.output}",

@@ -106,8 +106,10 @@ def read_itk_geometry(path: str | Path) -> Scan:
 
 def storage_array(hu: np.ndarray) -> np.ndarray:
     """int16 when every voxel is a whole HU that fits (lossless), else float32."""
-    if np.all(np.mod(hu, 1) == 0) and hu.min() >= -32768 and hu.max() <= 32767:
-        return hu.astype(np.int16)
+    if hu.min() >= -32768 and hu.max() <= 32767:
+        as_int = hu.astype(np.int16)
+        if np.array_equal(as_int, hu):
+            return as_int
     return hu.astype(np.float32)
 
 
