@@ -4,11 +4,12 @@
         [--update-cards] [--figure src/mitsgan/weights/ctgan_examples.png]
 
 Injection at healthy lung locations: the mean HU of the central 10 mm sphere must rise by
->= 500 HU, and the blob above -400 HU at the centre must be compact and nodule-sized
+>= 500 HU, and the new tissue above -400 HU at the centre must be compact and nodule-sized
 (equivalent diameter 5-40 mm, mostly within 10 mm of the centre). Removal at nodules >= 10 mm:
 the central sphere must end within 100 HU of the surrounding lung (shell 16-26 mm, voxels
-< -500 HU, original scan). Phantom: the test split. Real: LIDC slabs (nodules.csv) and
-pyradiomics lung1 (nodule from its label map), healthy points drawn in their lungs.
+< -500 HU, original scan). The definitions are mitsgan.evaluation.tamper_metrics (its
+defaults). Phantom: the test split. Real: LIDC slabs (nodules.csv) and pyradiomics lung1
+(nodule from its label map), healthy points drawn in their lungs.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mitsgan.attack.evaluate import blob, lung_points, sphere_mean, surrounding_lung
 from mitsgan.attack.tamper import tamper_scan
 from mitsgan.attack.weights import load_attacker, shipped_dir
+from mitsgan.evaluation.locations import lung_points
+from mitsgan.evaluation.tamper_metrics import measure_tamper
 from mitsgan.geometry import pixel_to_world, world_to_voxel
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "mitsgan" / "weights"
@@ -34,24 +36,21 @@ def measure(scan, center, attacker, name, seed):
     t0 = time.perf_counter()
     res = tamper_scan(scan, center, attacker, seed=seed)
     sec = time.perf_counter() - t0
-    before, after = scan.hu, res.scan.hu
     c = res.center_zyx
-    sp = scan.spacing_zyx
+    m = measure_tamper(scan.hu, res.scan.hu, scan.spacing_zyx, c, attacker.action)
     row = {"scan": name, "action": attacker.action, "center_zyx": list(c),
-           "sphere_before": round(sphere_mean(before, c, sp), 1),
-           "sphere_after": round(sphere_mean(after, c, sp), 1), "seconds": round(sec, 2)}
+           "sphere_before": round(m.sphere_hu_before, 1),
+           "sphere_after": round(m.sphere_hu_after, 1), "seconds": round(sec, 2)}
     row["delta"] = round(row["sphere_after"] - row["sphere_before"], 1)
     if attacker.action == "inject":
-        b = blob(after, c, sp, before=before)  # new dense tissue only
-        b_all = blob(after, c, sp)  # including what it touches (vessels, wall)
-        row.update(eq_diameter_mm=round(b["eq_diameter_mm"], 1), extent_mm=b["extent_mm"],
-                   within_10mm=round(b["within_10mm"], 2),
-                   touching_eq_diameter_mm=round(b_all["eq_diameter_mm"], 1))
-        row["pass"] = bool(row["delta"] >= 500 and 5 <= b["eq_diameter_mm"] <= 40 and b["within_10mm"] >= 0.5)
+        b = m.blob_new  # new dense tissue only; blob_after includes what it touches (vessels, wall)
+        row.update(eq_diameter_mm=round(b.eq_diameter_mm, 1), extent_mm=[round(e, 1) for e in b.extent_mm],
+                   within_10mm=round(b.within_10mm, 2),
+                   touching_eq_diameter_mm=round(m.blob_after.eq_diameter_mm, 1))
     else:
-        row["surround"] = round(surrounding_lung(before, c, sp), 1)
+        row["surround"] = round(m.lung_hu, 1)
         row["gap"] = round(row["sphere_after"] - row["surround"], 1)
-        row["pass"] = bool(abs(row["gap"]) <= 100)
+    row["pass"] = m.success
     return row, res.scan
 
 

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from mitsgan.attack.evaluate import blob, sphere_mean, surrounding_lung
 from mitsgan.attack.synthetic import add_nodule, lung_volume
 from mitsgan.attack.tamper import tamper_scan
 from mitsgan.attack.weights import load_attacker, shipped_dir
+from mitsgan.evaluation.tamper_metrics import measure_blob, sphere_mean_hu, surrounding_lung_hu
 from mitsgan.io.scan import Scan
 
 torch.set_num_threads(2)
@@ -30,10 +30,10 @@ def test_shipped_injector_makes_a_nodule():
     scan = Scan(hu, SPACING)
     c = (32, 64, 38)  # inside the left lung
     out = tamper_scan(scan, c, load_attacker(action="inject"), seed=0).scan.hu
-    rise = sphere_mean(out, c, SPACING) - sphere_mean(hu, c, SPACING)
-    b = blob(out, c, SPACING, before=hu)
+    rise = sphere_mean_hu(out, SPACING, c) - sphere_mean_hu(hu, SPACING, c)
+    b = measure_blob(out, SPACING, c, before=hu)
     assert rise >= 500, rise
-    assert 5 <= b["eq_diameter_mm"] <= 40, b
+    assert 5 <= b.eq_diameter_mm <= 40, b
 
 
 def test_shipped_remover_erases_a_nodule():
@@ -42,7 +42,7 @@ def test_shipped_remover_erases_a_nodule():
     add_nodule(hu, c, 12.0, SPACING)
     scan = Scan(hu, SPACING)
     out = tamper_scan(scan, c, load_attacker(action="remove"), seed=0).scan.hu
-    gap = sphere_mean(out, c, SPACING) - surrounding_lung(hu, c, SPACING)
+    gap = sphere_mean_hu(out, SPACING, c) - surrounding_lung_hu(hu, SPACING, c)
     assert abs(gap) <= 100, gap
 
 
@@ -62,9 +62,9 @@ def test_shipped_attackers_on_an_unseen_phantom(tmp_path):
     for loc in ds.healthy(uid)[:2]:
         c = tuple(np.round(world_to_voxel(scan, loc.coord_xyz)).astype(int))
         out = tamper_scan(scan, c, inj, seed=0).scan.hu
-        assert sphere_mean(out, c, sp) - sphere_mean(scan.hu, c, sp) >= 500
-        assert 5 <= blob(out, c, sp, before=scan.hu)["eq_diameter_mm"] <= 40
+        assert sphere_mean_hu(out, sp, c) - sphere_mean_hu(scan.hu, sp, c) >= 500
+        assert 5 <= measure_blob(out, sp, c, before=scan.hu).eq_diameter_mm <= 40
     for loc in [a for a in ds.nodules(uid) if a.diameter_mm >= 10][:2]:
         c = tuple(np.round(world_to_voxel(scan, loc.coord_xyz)).astype(int))
         out = tamper_scan(scan, c, rem, seed=0).scan.hu
-        assert abs(sphere_mean(out, c, sp) - surrounding_lung(scan.hu, c, sp)) <= 100
+        assert abs(sphere_mean_hu(out, sp, c) - surrounding_lung_hu(scan.hu, sp, c)) <= 100

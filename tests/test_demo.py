@@ -16,7 +16,16 @@ def test_demo_end_to_end(tmp_path, capsys):
     inject, remove = report["cases"]
     assert inject["action"] == "inject" and inject["sphere_change_hu"] > 0
     assert remove["action"] == "remove" and remove["sphere_hu_after"] < remove["sphere_hu_before"]
-    assert "10 mm sphere" in capsys.readouterr().out
+    # The acceptance definitions of mitsgan.evaluation.tamper_metrics, with the blob details.
+    for case in report["cases"]:
+        assert case["lung_hu"] < -500
+        assert case["lung_gap_hu"] == case["sphere_hu_after"] - case["lung_hu"]
+        for key in ("blob_before", "blob_after", "blob_new"):
+            assert set(case[key]) == {"eq_diameter_mm", "extent_mm", "within_10mm", "components"}
+    assert remove["blob_before"]["eq_diameter_mm"] > 0  # the nodule that was removed
+    printed = capsys.readouterr().out
+    assert "10 mm sphere" in printed and "new tissue" in printed
+    assert "new tissue" in (out / "report.md").read_text()
     # An existing folder is refused without --overwrite, and left alone.
     before = sorted(p.name for p in out.iterdir())
     assert main(["demo", str(out), "--quiet"]) == 2

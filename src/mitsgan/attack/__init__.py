@@ -4,8 +4,8 @@ Modules: ``config`` (AttackerConfig, presets ``paper``/``tiny``), ``models`` (G 
 config), ``equalize`` (histogram equalisation + normalisation), ``prepare`` (training cubes),
 ``train`` (the training loop and run folder), ``weights`` (save/load an attacker, the shipped
 ones), ``tamper`` (CT-GAN's numpy tamper pipeline on a Scan), ``tamper_torch`` (the same,
-differentiable and batched, for training a protector), ``evaluate`` (acceptance measurements),
-``synthetic`` (small synthetic lungs for tests).
+differentiable and batched, for training a protector), ``synthetic`` (small synthetic lungs
+for tests). The acceptance measurements of a tamper are in ``mitsgan.evaluation.tamper_metrics``.
 
 Main entry points are importable from here lazily::
 

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     for case in report["cases"]:
         print(f"  {case['action']:<6}  10 mm sphere {case['sphere_hu_before']:7.0f} -> "
               f"{case['sphere_hu_after']:7.0f} HU  (surrounding lung {case['lung_hu']:.0f} HU), "
-              f"blob {case['blob_mm_before']:.1f} -> {case['blob_mm_after']:.1f} mm  "
+              f"blob {case['blob_before']['eq_diameter_mm']:.1f} -> "
+              f"{case['blob_after']['eq_diameter_mm']:.1f} mm "
+              f"(new tissue {case['blob_new']['eq_diameter_mm']:.1f} mm)  "
               f"{'pass' if case['success'] else 'FAIL'}")
     print(f"wrote {args.out}/: phantom/, injected.mhd, removed.mhd, report.md, report.json, demo.png")
     return 0

@@ -3,7 +3,9 @@
 Shows a new user, on a machine with no data and no internet, the threat mitsgan
 defends against: a synthetic chest CT with real LIDC nodule shapes, a nodule
 injected at a healthy spot and a real one removed by the shipped CT-GAN, with
-numbers (HU in the central 10 mm sphere, blob diameter) and a lung-window figure.
+numbers (HU in the central 10 mm sphere, surrounding lung, blob diameter; the definitions of
+``mitsgan.evaluation.tamper_metrics``, the same as the attackers' acceptance benchmark) and a
+lung-window figure.
 """
 from __future__ import annotations
 
@@ -80,17 +82,22 @@ def report_markdown(uid: str, cases: list[DemoCase], seconds: dict[str, float]) 
     lines = [
         f"# mitsgan demo: CT-GAN tampering of phantom `{uid}`", "",
         "| action | location (x, y, z mm) | nodule mm | 10 mm sphere HU before | after | "
-        "surrounding lung HU | blob mm before | after | acceptance |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "surrounding lung HU | blob mm before | after | new tissue | acceptance |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in cases:
         m = c.measure
         xyz = ", ".join(f"{v:.1f}" for v in c.location.coord_xyz)
         lines.append(f"| {c.action} | {xyz} | {c.location.diameter_mm:.1f} | {m.sphere_hu_before:.0f} | "
-                     f"{m.sphere_hu_after:.0f} | {m.lung_hu:.0f} | {m.blob_mm_before:.1f} | "
-                     f"{m.blob_mm_after:.1f} | {'pass' if m.success else 'FAIL'} |")
-    lines += ["", "Acceptance: injection raises the central 10 mm sphere by >= 500 HU and leaves a "
-              "blob; removal brings it within 100 HU of the surrounding lung.", "",
+                     f"{m.sphere_hu_after:.0f} | {m.lung_hu:.0f} | {m.blob_before.eq_diameter_mm:.1f} | "
+                     f"{m.blob_after.eq_diameter_mm:.1f} | {m.blob_new.eq_diameter_mm:.1f} | "
+                     f"{'pass' if m.success else 'FAIL'} |")
+    lines += ["", "Acceptance: injection raises the central 10 mm sphere by >= 500 HU and the new "
+              "tissue above -400 HU there is a compact, nodule-sized blob (equivalent diameter "
+              "5-40 mm, at least half within 10 mm of the centre); removal brings the sphere within "
+              "100 HU of the surrounding lung (mean of voxels < -500 HU, 16-26 mm from the centre, "
+              "original scan). Blob mm: equivalent-sphere diameter before, after (with any dense "
+              "tissue it touches) and of the new tissue alone.", "",
               "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()), ""]
     return "\n".join(lines)
 
