@@ -22,6 +22,7 @@ import numpy as np
 
 from mitsgan.data.phantom import chest_wall as CW
 from mitsgan.data.phantom import heart as H
+from mitsgan.data.phantom import mediastinum as M
 from mitsgan.data.phantom.chest_wall import render_table  # noqa: F401  (the couch; kept importable here)
 
 # Labels of the tissue map returned with every slice (uint8).
@@ -113,8 +114,8 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p = ChestParams(
         lung_length_mm=length,
         body_half_width_mm=half_w,
-        body_half_ant_mm=u(0.60, 0.70) * half_w,
-        body_half_post_mm=u(0.68, 0.78) * half_w,
+        body_half_ant_mm=u(0.64, 0.74) * half_w,
+        body_half_post_mm=u(0.72, 0.82) * half_w,
         body_exponent=u(2.0, 2.4),
         body_harmonics=rng.uniform(-0.025, 0.025, size=(3, 2)),
         skin_mm=u(1.5, 2.5),
@@ -232,23 +233,6 @@ def tube_distance(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float) -> np.ndar
     return np.sqrt((qx - s * f32(w[0])) ** 2 + (qy - s * f32(w[1])) ** 2 + (qt - s * f32(w[2])) ** 2)
 
 
-def _bridge(X: np.ndarray, Y: np.ndarray, cx: float, cy: float, half_mm: float) -> np.ndarray:
-    """A band of half-height ``half_mm`` from (cx, cy) to the midline (X = 4 mm).
-
-    Why: the aorta, SVC, pulmonary arteries and hila sit in one mediastinum; drawn as
-    tubes or caps with a thin fat margin they read as balls floating in the lung.
-    """
-    u = (X - f32(4.0)) * f32(1.0 if cx >= 4.0 else -1.0)
-    return (np.abs(Y - f32(cy)) < f32(half_mm)) & (u > 0) & (u < f32(abs(cx - 4.0)))
-
-
-def _axis_point(tube: Tube, t: float) -> tuple[float, float]:
-    """(X, Y) of the tube's axis at slice ``t`` (its middle for an in-plane tube)."""
-    (ax, ay, at), (bx, by, bt) = tube.a, tube.b
-    s = 0.5 if abs(bt - at) < 1e-6 else min(max((t - at) / (bt - at), 0.0), 1.0)
-    return ax + s * (bx - ax), ay + s * (by - ay)
-
-
 def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
 
@@ -263,10 +247,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     widen = 0.93 + 0.07 * min(max(t / (0.6 * p.lung_length_mm), 0.0), 1.0)
     a = p.body_half_width_mm * widen
     b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
-    # Rounder in front, flatter at the back where the patient lies on the couch.
-    # Rounded like the rib cage, front and back: chest_wall broadens the front with the
-    # pectorals and flattens the back on the couch.
-    n = np.where(Y < 0, f32(p.body_exponent + 0.15), f32(p.body_exponent + 0.4))
+    # A near-ellipse in front and at the sides (real chests have convex flanks, a larger
+    # exponent reads as a box), squarer at the back where the patient lies on the couch.
+    n = np.where(Y < 0, f32(2.25 + 0.25 * (p.body_exponent - 2.0)), f32(p.body_exponent + 0.7))
     rn = ((np.abs(X) / f32(a)) ** n + (np.abs(Y) / b) ** n) ** (1.0 / n)
     th0 = np.arctan2(X, -Y)
     wobble = np.ones_like(th0)
@@ -281,10 +264,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     ant = 1.0 - np.abs(theta) / np.pi  # 1 at the front midline, 0 at the back
 
     fat = f32(p.fat_mm) * _harmonics(theta, p.fat_harmonics).astype(f32)
-    fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)))  # thin fat over the sternum
+    # Thin fat over the sternum and at the flanks (fat gathers front and back, not laterally).
+    fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)) - 0.45 * np.exp(-(((np.abs(theta) - 1.6) / 0.55) ** 2)))
     upper0 = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     # Axillary fat: the upper chest is widened by the axillae and shoulders.
-    fat = fat + f32(p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
+    fat = fat + f32(0.6 * p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
     upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     pect = 0.5 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
@@ -359,23 +343,22 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[post] = CORTICAL
     lab[rcn < 7.5] = CANAL
 
-    # --- mediastinum: a central band plus every tube and the heart with a fat margin.
-    # A wedge, narrow at the anterior junction and ~5 cm wide in front of the spine: each
-    # lung curves around it (not one wide box split by a septum).
-    taper = np.clip((Y - f32(p.y_sternum_mm)) / f32(yv - p.y_sternum_mm), 0.0, 1.0)
-    half = f32(p.med_band_mm) * (0.6 + 0.3 * taper + 1.8 * taper ** 2.5)
-    med = cavity & (np.abs(X - 4.0) < half) & (Y > p.y_sternum_mm) & (Y < yv)
+    # --- mediastinum: a central wedge with curved edges (see :mod:`mediastinum`) plus
+    # every tube and the heart with a fat margin.
+    med = cavity & M.wedge(p, X, Y, t, yv)
     organ_lab = np.zeros(shape, dtype=np.uint8)
     organ_hu = np.zeros(shape, dtype=f32)
     airway_wall = np.zeros(shape, dtype=bool)
+    blend = None
     for tube in p.tubes:
         d = tube_distance(tube, X, Y, t)
         if d is None:
             continue
         med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
         if tube.label == VESSEL and tube.radius_mm >= 8.0:  # great vessels: in fat, joined to the midline
-            bridge = _bridge(X, Y, *_axis_point(tube, t), 0.9 * tube.radius_mm)
-            med |= cavity & ((d < tube.radius_mm + 5.0) | bridge)
+            bridge = M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * tube.radius_mm)
+            med |= cavity & bridge
+            blend = M.blend_add(blend, d, tube.radius_mm)
         inside = d < tube.radius_mm
         if tube.label == AIRWAY_LUMEN:
             wall = 1.2 + 0.12 * tube.radius_mm
@@ -405,8 +388,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         x0, y0, t0 = p.hila[key]
         rr = 15.0 ** 2 - (t - t0) ** 2 * 0.5
         if rr > 7.0 ** 2:  # a smaller cap would be an island dot or a thin bar
-            hilum = ((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2 < f32(rr)) | _bridge(X, Y, x0, y0, 0.8 * np.sqrt(rr))
-            med |= cavity & hilum
+            med |= cavity & M.bridge(X, Y, x0, y0, 0.8 * np.sqrt(rr))
+            d = np.sqrt((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2)  # the cap joins the soft union
+            blend = M.blend_add(blend, d, float(np.sqrt(rr)) - M.BLEND_MARGIN_MM)
+    if blend is not None:
+        med |= cavity & M.blend_mask(blend)
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     t_dome_r = p.dome_right_t_mm + 55.0 * (((X + 50.0) / 95.0) ** 2 + ((Y - 5.0) / 85.0) ** 2)

@@ -99,8 +99,10 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     ath = np.abs(theta)
     # Superficial muscles outside the reference fat: pectoralis major (front, bigger
     # at the upper chest), latissimus dorsi (posterolateral), trapezius (back).
-    pect = f32(w.pect_major_mm * (0.3 + 0.7 * upper)) * _bump(ath, 0.85, 0.45)
-    lat = f32(w.lat_mm) * _bump(ath, 2.05, 0.38)
+    # Wide bumps: narrow ones leave a flat facet between them and the outline reads as
+    # a polygon; real flanks are convex, latissimus wrapping forward over serratus.
+    pect = f32(w.pect_major_mm * (0.3 + 0.7 * upper)) * _bump(ath, 0.9, 0.55)
+    lat = f32(w.lat_mm) * _bump(ath, 1.95, 0.6)
     trap = f32(w.trap_mm * (0.6 + 0.4 * upper)) * np.exp(-(((np.pi - ath) / 0.75) ** 2))
     sup = pect + lat + trap
     plane = f32(w.plane_mm) * np.clip(sup / f32(3.0), 0.0, 1.0)

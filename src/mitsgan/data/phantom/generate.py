@@ -34,16 +34,14 @@ from mitsgan.data.phantom.library import NoduleLibrary, load_library
 from mitsgan.data.phantom.noise import ct_noise, partial_volume_blur, smooth_field
 from mitsgan.data.phantom.nodules import (PlacedNodule, box_pad_vox, choose_nodules, feret_diameter_mm,
                                           measured_diameter_mm, nodule_hu_field, shape_on_grid)
-from mitsgan.data.phantom.vessels import Grid, Tree, grow_tree, render_tree
+from mitsgan.data.phantom.trees import vessel_trees
+from mitsgan.data.phantom.vessels import Grid
 from mitsgan.io.scan import Scan, ScanSource
 
 f32 = np.float32
 SLICE_CHOICES_MM = (1.0, 1.25, 1.5, 2.0, 2.5)
 CANDIDATE_EDGE_MM = 20.0
 CUBE_HALF_MM = 16.0
-# Vessel trees grow in a space stretched this much along t (see vessels.grow_tree): more
-# branches in the axial plane, the web of fine lines of a real lung rather than dots.
-VESSEL_Z_STRETCH = 1.8
 
 
 @dataclass
@@ -103,7 +101,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     _add_texture(hu, lab, grid, r_tex)
     _add_fissures(hu, lab, p, grid)
 
-    vessels, aw_lumen, aw_outer = _vessel_trees(p, grid, r_tree)
+    vessels, aw_lumen, aw_outer = vessel_trees(p, grid, r_tree)
     in_chest = (lab == A.LUNG) | (lab == A.MED_FAT)
     vessels *= in_chest
     aw_lumen *= lab == A.LUNG
@@ -256,54 +254,6 @@ def _fissure_distance(p: A.ChestParams, grid: Grid, sub: int = 2) -> np.ndarray:
     slope = 0.62 * L / 150.0
     t_obl = 0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2
     return (np.abs(t - t_obl) / np.sqrt(1.0 + slope ** 2)).astype(f32)
-
-
-def _lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.0) -> np.ndarray:
-    """Points filling both lungs (whole chest, not just the slab): the trees' territory."""
-    half = p.body_half_width_mm + 10.0
-    xs = np.arange(-half, half, step_mm, dtype=f32)[None, :]
-    ys = np.arange(-p.body_half_ant_mm - 10.0, p.body_half_post_mm + 10.0, step_mm, dtype=f32)[:, None]
-    ts = np.arange(12.0, p.lung_length_mm + 60.0, step_mm)
-    lung = np.pad(np.stack([A.render_slice(p, xs, ys, float(t))[1] == A.LUNG for t in ts]), 1)
-    # No terminal targets in the outer ~4 mm under the pleura: real vessels thin out to
-    # nothing visible there, and tips ending on the pleura read as dots along the wall.
-    deep = ndimage.distance_transform_edt(lung, sampling=step_mm)[1:-1, 1:-1, 1:-1] > 4.5
-    kk, jj, ii = np.nonzero(deep)
-    allp = np.stack([xs[0, ii], ys[jj, 0], ts[kk].astype(f32)], axis=1).astype(np.float64)
-    return allp + rng.uniform(-step_mm / 2, step_mm / 2, size=allp.shape)
-
-
-def _vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pts = _lung_targets(p, rng)
-    t_lo = grid.t0_mm - (grid.shape_zyx[0] - 1) * grid.slice_mm
-    t_hi = grid.t0_mm
-    vessel_trees, airway_trees = [], []
-    for side, sel in (("right", pts[:, 0] < 0), ("left", pts[:, 0] >= 0)):
-        P = pts[sel]
-        # Many terminal branches of ~1.1 mm calibre (the fine lines of a real lung) and a
-        # sub-Murray exponent so the mid-size (2-4 mm) vessels, which show as round dots
-        # wherever they cross the slice, stay few and near the hila.
-        for kind, n, unit, expo, min_r in (("artery", 3500, 0.55, 0.29, 0.0), ("vein", 3500, 0.55, 0.29, 0.0),
-                                           ("bronchus", 300, 0.55, 1.0 / 3.0, 1.4)):
-            idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
-            root = np.asarray(p.hila[f"{side}_{kind}"])
-            tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
-                             z_stretch=VESSEL_Z_STRETCH if kind != "bronchus" else 1.0)
-            (airway_trees if kind == "bronchus" else vessel_trees).append(tree)
-    vt = _clip_tree(Tree.concat(vessel_trees), t_lo, t_hi)
-    at = _clip_tree(Tree.concat(airway_trees), t_lo, t_hi)
-    vessels, _ = render_tree(vt, grid)
-    aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=0.2, wall_mm=0.35)
-    assert aw_outer is not None
-    return vessels, aw_lumen, aw_outer
-
-
-def _clip_tree(tree: Tree, t_lo: float, t_hi: float) -> Tree:
-    lo = np.minimum(tree.start[:, 2], tree.end[:, 2]) - tree.radius_mm - 3.0
-    hi = np.maximum(tree.start[:, 2], tree.end[:, 2]) + tree.radius_mm + 3.0
-    keep = (hi >= t_lo) & (lo <= t_hi)
-    return tree.subset(keep)
 
 
 def _lung_edge_distance(lab: np.ndarray, grid: Grid) -> tuple[np.ndarray, int]:

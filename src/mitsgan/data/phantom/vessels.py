@@ -96,18 +96,23 @@ class Tree:
 def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: float,
               rng: np.random.Generator, step_fraction: float = 0.42,
               min_radius_mm: float = 0.0, length_per_radius: float = 10.0,
-              murray_exponent: float = 1.0 / 3.0, asym: float = 0.2, z_stretch: float = 1.0) -> Tree:
+              murray_exponent: float = 1.0 / 3.0, asym: float = 0.2, z_stretch: float = 1.0,
+              terminal_radius_mm: float = 0.0) -> Tree:
     """Grow one tree from ``root`` into the territory sampled by ``targets`` (M, 3).
 
     ``radius_unit_mm`` is the radius of a branch feeding one target; a branch feeding
     n targets has radius ``radius_unit_mm * n ** murray_exponent`` (1/3 is Murray's
-    law; a little less keeps the terminal branches visible at CT resolution while the
-    hilar trunks keep their size, as the tree is truncated at ~1 mm vessels). Branches thinner than
+    law, r_parent^3 = sum r_child^3 for equal terminal flows). Branches thinner than
     ``min_radius_mm`` are not grown further (airways stop where CT stops seeing them).
     ``z_stretch`` > 1 grows the tree in a space stretched along t about the root and maps
     it back: every branch ends where it would, but runs flatter, so more vessels lie in
     the axial plane (lines) and fewer cross it (dots).
+    ``terminal_radius_mm`` (if larger than ``radius_unit_mm``) is a floor on every radius:
+    with true Murray scaling the mid-size branches stay small (1-3 mm dots away from the
+    hila, as in real lungs) while the last, tiniest branches, which stand for the whole
+    unresolved capillary-side tree beyond them, stay just visible as faint lines.
     """
+    r_floor = max(terminal_radius_mm, radius_unit_mm)
     tz = float(root_xyt[2])
     targets_xyt = np.array(targets_xyt, dtype=np.float64)
     targets_xyt[:, 2] = tz + (targets_xyt[:, 2] - tz) * z_stretch
@@ -121,7 +126,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         start, idx = stack.pop()
         pts = pts_all[idx]
         n = len(idx)
-        r = radius_unit_mm * n ** murray_exponent
+        r = max(radius_unit_mm * n ** murray_exponent, r_floor)
         if r < min_radius_mm:
             continue
         c = pts.mean(axis=0)
@@ -131,8 +136,8 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
             for q in pts:
                 starts.append(start)
                 ends.append(q)
-                radii.append(radius_unit_mm)
-                radii_end.append(0.6 * radius_unit_mm)
+                radii.append(r_floor)
+                radii_end.append(0.6 * r_floor)
             continue
         # Kitaoka: a branch is a few diameters long, and never past part of the way
         # to its territory's centroid; so thick branches stay near the hilum.
@@ -232,6 +237,14 @@ def _splat_segments(vol: np.ndarray, grid: Grid, a: np.ndarray, b: np.ndarray, r
     offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     frac = (offs + 0.5) / counts[seg]
     pts = a[seg] + (b[seg] - a[seg]) * frac[:, None]
+    # A gentle in-plane bow (up to ~10% of the length, ends fixed so the tree stays
+    # connected): real small vessels curve; ruler-straight segments with kinks between
+    # them read as drawn. Sign and size from the segment's index: deterministic, no rng.
+    d = b - a
+    perp = np.stack([-d[:, 1], d[:, 0], np.zeros(len(d))], axis=1)
+    perp /= np.maximum(np.linalg.norm(perp, axis=1, keepdims=True), 1e-9)
+    bow = 0.10 * length * np.cos(np.arange(len(a)) * 2.399963)
+    pts += perp[seg] * (bow[seg] * np.sin(np.pi * frac))[:, None]
     vox_mm3 = grid.slice_mm * grid.pixel_mm ** 2
     rr = r[seg] if r_end is None else r[seg] + (r_end[seg] - r[seg]) * frac
     weight = np.pi * rr ** 2 * (length[seg] / counts[seg]) / vox_mm3

@@ -1,0 +1,92 @@
+"""The mediastinal outline as seen from the lungs: a wedge with curved, varying edges.
+
+Why a module of its own: the mediastinum's lung-facing edges are among the first
+things a reader looks at in lung window. Drawn as a straight-sided wedge, or as
+straight bands joining the great vessels to the midline, they look ruled; real ones
+are soft curves that bulge over the vessels and the oesophagus, dip in between and
+drift from slice to slice. The wobble here is a few smooth harmonics along Y whose
+phases drift with depth ``t`` (no extra random draws: the phases come from the
+patient's existing outline parameters, so every other number stays as it was).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+f32 = np.float32
+
+
+def _phases(p) -> tuple[float, float, float]:
+    """Three phases (rad) fixed per patient, from parameters it already has."""
+    h = np.asarray(p.body_harmonics, dtype=np.float64).ravel()
+    return float(h[0] * 120.0), float(h[1] * 120.0 + 1.0), float(h[2] * 120.0 + 2.0)
+
+
+def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarray:
+    """Mask of the central mediastinal wedge (before it is cut to the thoracic cavity).
+
+    Narrow at the anterior junction, ~5 cm wide in front of the spine, so each lung curves
+    around it; its midline sways a few mm (the anterior junction line is rarely straight)
+    and each edge wobbles independently by ~15-25% of the local half-width.
+    """
+    ph1, ph2, ph3 = _phases(p)
+    span = f32(y_vert - p.y_sternum_mm)
+    taper = np.clip((Y - f32(p.y_sternum_mm)) / span, 0.0, 1.0)
+    half = f32(p.med_band_mm) * (0.6 + 0.3 * taper + 1.8 * taper ** 2.5)
+    s = taper * f32(np.pi)
+    centre = f32(4.0) + f32(4.0) * np.sin(s + f32(ph1 + 0.011 * t)) * np.sin(s)
+    wob_r = (f32(0.20) * np.sin(f32(2.0) * s + f32(ph2 + 0.017 * t))
+             + f32(0.10) * np.sin(f32(5.0) * s + f32(ph3 - 0.023 * t)))
+    wob_l = (f32(0.20) * np.sin(f32(2.0) * s + f32(ph3 + 0.013 * t))
+             + f32(0.10) * np.sin(f32(4.0) * s + f32(ph1 - 0.019 * t)))
+    # Behind the heart the lungs reach in front of the spine (the azygo-oesophageal
+    # recess on the right, the aorta's own margin on the left): the wedge narrows again
+    # there, so its edges are concave curves instead of one straight column to the spine.
+    recess = f32(1.0) - f32(0.45) * taper ** 4
+    dx = X - centre
+    inside = np.where(dx < 0, -dx < half * (1.0 + wob_r) * recess, dx < half * (1.0 + wob_l) * recess)
+    return inside & (Y > p.y_sternum_mm) & (Y < y_vert)
+
+
+def bridge(X: np.ndarray, Y: np.ndarray, cx: float, cy: float, half_mm: float) -> np.ndarray:
+    """A band from (cx, cy) to the midline (X = 4 mm), ``half_mm`` thick at (cx, cy).
+
+    Why: the aorta, SVC, pulmonary arteries and hila sit in one mediastinum; drawn as
+    tubes or caps with a thin fat margin they read as balls floating in the lung. The
+    band's edges are concave (a waist between the vessel and the midline, where the
+    lung tucks in) rather than straight.
+    """
+    length = f32(max(abs(cx - 4.0), 1e-3))
+    u = (X - f32(4.0)) * f32(1.0 if cx >= 4.0 else -1.0)
+    s = np.clip(u / length, 0.0, 1.0)
+    # Flared where it meets the midline (a fillet, not a T-junction), waisted in between.
+    waist = f32(1.0) - f32(0.3) * np.sin(s * f32(np.pi)) ** 2 + f32(0.8) * (f32(1.0) - s) ** 3
+    dy = Y - f32(cy) - f32(0.12 * half_mm) * np.sin(s * f32(2.0 * np.pi))
+    return (np.abs(dy) < f32(half_mm) * waist) & (u > 0) & (u < length)
+
+
+def axis_point(tube, t: float) -> tuple[float, float]:
+    """(X, Y) of the tube's axis at slice ``t`` (its middle for an in-plane tube)."""
+    (ax, ay, at), (bx, by, bt) = tube.a, tube.b
+    s = 0.5 if abs(bt - at) < 1e-6 else min(max((t - at) / (bt - at), 0.0), 1.0)
+    return ax + s * (bx - ax), ay + s * (by - ay)
+
+
+BLEND_MM = 8.0  # reach of the smooth union around the great vessels
+BLEND_MARGIN_MM = 5.0  # fat around a lone great vessel
+
+
+def blend_add(field: np.ndarray | None, d: np.ndarray, radius_mm: float) -> np.ndarray:
+    """Add one great vessel to a soft-union field (sum of exponentials of the gap).
+
+    Why: each vessel wrapped in its own circle of fat leaves the lung bulging into the
+    notches between them, so the aorta, SVC and pulmonary trunk read as balls. Summed
+    exponentials are a smooth union: a lone vessel keeps a ~5 mm margin, two nearby
+    ones merge into one rounded contour, as the real mediastinal outline does.
+    """
+    term = np.exp(-np.maximum(d - f32(radius_mm), f32(0.0)) / f32(BLEND_MM)).astype(f32)
+    return term if field is None else field + term
+
+
+def blend_mask(field: np.ndarray) -> np.ndarray:
+    """Inside the smooth union: the level a lone vessel reaches ``BLEND_MARGIN_MM`` out."""
+    return field > f32(np.exp(-BLEND_MARGIN_MM / BLEND_MM))
