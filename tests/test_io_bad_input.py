@@ -81,7 +81,8 @@ def test_several_series_without_choice(tmp_path, capsys):
     assert_refused(capsys, tmp_path, src, ["2 CT series", "--series"])
     uid = pydicom.dcmread(dicom_files(src / "b")[0]).SeriesInstanceUID
     code, err = run_cli(capsys, "convert", src, tmp_path / "chosen.nrrd", "--series", uid)
-    assert code == 0, err and (tmp_path / "chosen.nrrd").exists()
+    assert code == 0, err
+    assert (tmp_path / "chosen.nrrd").exists()
 
 
 def test_missing_pixel_data(tmp_path, capsys):
