@@ -21,6 +21,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from mitsgan.io.itk_formats import storage_array
 from mitsgan.io.scan import Scan
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -53,9 +54,10 @@ def encode_hu(hu: np.ndarray) -> tuple[np.ndarray, float, float]:
     the slope is the smallest power of two that fits the range, so stored * slope
     reproduces the HU to within slope / 2 and the slope prints exactly as a DS.
     """
+    stored = storage_array(hu)
+    if stored.dtype == np.int16:
+        return stored, 1.0, 0.0
     lo, hi = float(hu.min()), float(hu.max())
-    if np.all(np.mod(hu, 1) == 0) and lo >= -32768 and hi <= 32767:
-        return hu.astype(np.int16), 1.0, 0.0
     intercept = float(round((lo + hi) / 2))
     half = max(abs(lo - intercept), abs(hi - intercept), 1e-6)
     slope = 2.0 ** math.ceil(math.log2(half / 32767))
