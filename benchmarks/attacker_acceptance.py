@@ -156,6 +156,9 @@ def update_card(action, rows):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=None, help="phantom dataset folder (its test split is used)")
+    ap.add_argument("--split", default="test", choices=["test", "train"],
+                    help="which split of --data (train: validation points for picking an epoch; the "
+                         "injector trains on train-split nodules, never on its healthy candidates)")
     ap.add_argument("--extra-data", default=None,
                     help="another phantom folder never used in training: all its scans are used")
     ap.add_argument("--real", default="/work/shared/data/ct", help="folder with lidc/ and pyradiomics/")
@@ -167,13 +170,14 @@ def main() -> int:
     ap.add_argument("--update-cards", action="store_true")
     ap.add_argument("--inject", default=None, help="injector folder (default: shipped)")
     ap.add_argument("--remove", default=None, help="remover folder (default: shipped)")
+    ap.add_argument("--only", default=None, choices=["inject", "remove"], help="run one action only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     inj = load_attacker(args.inject, action="inject")
     rem = load_attacker(args.remove, action="remove")
     cases = []
     if args.data:
-        cases.append(phantom_cases(Path(args.data), args.per_scan))
+        cases.append(phantom_cases(Path(args.data), args.per_scan, split=args.split))
     if args.extra_data:
         cases.append(phantom_cases(Path(args.extra_data), args.per_scan, split=None))
     if args.real and Path(args.real).exists():
@@ -182,6 +186,8 @@ def main() -> int:
     for gen in cases:
         for name, scan, healthy, nodules in gen:
             for attacker, points in ((inj, healthy), (rem, nodules)):
+                if args.only and attacker.action != args.only:
+                    continue
                 for k, p in enumerate(points):
                     try:
                         row, after = measure(scan, tuple(np.round(p).astype(int)), attacker, name, args.seed + k)
@@ -204,7 +210,8 @@ def main() -> int:
         figure(examples["inject"] + examples["remove"], args.figure)
     if args.update_cards:
         for action in ("inject", "remove"):
-            update_card(action, rows)
+            if any(r["action"] == action for r in rows):
+                update_card(action, rows)
     return 0
 
 

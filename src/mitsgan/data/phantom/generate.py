@@ -78,8 +78,12 @@ def chest_params(seed: int = 0, index: int = 0) -> A.ChestParams:
 
 
 def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int = 512,
-                     library: NoduleLibrary | None = None) -> Phantom:
-    """Generate scan ``index`` of the series made with ``seed`` (see the module docstring)."""
+                     library: NoduleLibrary | None = None, large_nodules: int = 1) -> Phantom:
+    """Generate scan ``index`` of the series made with ``seed`` (see the module docstring).
+
+    ``large_nodules``: how many >= 10 mm nodules to try to place (those that find no room
+    clear of the lung edge, fissures and each other are left out; the first always fits).
+    """
     if slices < 8 or size < 64:
         raise ValueError("a phantom needs at least 8 slices and 64x64 pixels")
     lib = library or load_library()
@@ -107,7 +111,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     aw_lumen *= lab == A.LUNG
     aw_outer *= lab == A.LUNG
 
-    specs = choose_nodules(lib, r_nod)
+    specs = choose_nodules(lib, r_nod, large=large_nodules)
     placed = _place_nodules(lib, specs, lab, vessels, grid, r_nod, _fissure_distance(p, grid))
     nodule_boxes = []
     for pn in placed:
@@ -372,7 +376,7 @@ def _candidates(uid: str, lab: np.ndarray, placed: list[PlacedNodule], grid: Gri
 
 def write_phantom_dataset(out_dir: str | Path, n_scans: int = 1, slices: int = 64, seed: int = 0,
                           overwrite: bool = False, size: int = 512, progress: bool = True,
-                          on_scan: Callable[[Phantom], None] | None = None) -> Path:
+                          on_scan: Callable[[Phantom], None] | None = None, large_nodules: int = 1) -> Path:
     """Write ``n_scans`` phantoms plus annotations.csv, candidates.csv and split.csv, atomically."""
     from tqdm import tqdm
 
@@ -387,7 +391,8 @@ def write_phantom_dataset(out_dir: str | Path, n_scans: int = 1, slices: int = 6
         candidates: list[Location] = []
         patients: dict[str, str] = {}
         for i in tqdm(range(n_scans), desc="phantoms", unit="scan", disable=not progress):
-            ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib)
+            ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib,
+                                  large_nodules=large_nodules)
             write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
             nodules += ph.nodules
             candidates += ph.candidates

@@ -55,8 +55,15 @@ class PlacedNodule:
     diameter_mm: float
 
 
-def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator) -> list[NoduleSpec]:
-    """3-6 nodules: one >= 10 mm (cancer-like), one < 3 mm (benign-like), the rest LIDC-like."""
+def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator, large: int = 1) -> list[NoduleSpec]:
+    """3-6 nodules: one >= 10 mm (cancer-like), one < 3 mm (benign-like), the rest LIDC-like.
+
+    ``large > 1`` adds ``large - 1`` more LIDC shapes of 11-25 mm (about 10-24 mm measured:
+    cancer-like and small enough that a 32 mm cube still shows lung around them), placed
+    right after the first: an injector needs hundreds of distinct cancer-like nodules to learn
+    from, not one per scan. They are drawn after everything else, so ``large = 1`` gives the
+    same scans as before.
+    """
     d = lib.diameter_mm.astype(np.float64)
     n = int(rng.integers(3, 7))
     specs = []
@@ -70,7 +77,9 @@ def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator) -> list[NoduleS
         lo, hi = SIZE_BINS_MM[int(rng.choice(len(SIZE_BINS_MM), p=SIZE_BIN_P))]
         pool = np.flatnonzero((d >= lo) & (d < hi))
         specs.append(_spec(lib, int(rng.choice(pool)), rng, scale=1.0))
-    return specs
+    fits = np.flatnonzero((d >= 11.0) & (d < 25.0))
+    extra = [_spec(lib, int(rng.choice(fits)), rng, scale=1.0) for _ in range(max(0, large - 1))]
+    return specs[:1] + extra + specs[1:]
 
 
 def _spec(lib: NoduleLibrary, i: int, rng: np.random.Generator, scale: float,
