@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from mitsgan.data.phantom import chest_wall as CW
 from mitsgan.data.phantom import heart as H
@@ -193,8 +194,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         Tube((x_aa + 18.0, y_aa + 2.0, t_arch), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
         Tube((x_da - 6.0, y_da - 6.0, t_arch), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
         Tube((x_pt, y_pt, t_root + 10.0), (x_pt, y_pt, t_pa), u(12.0, 14.0), VESSEL, blood),
-        Tube((x_pt, y_pt, t_pa), (x_hl, hil_y, t_pa + 4.0), u(9.0, 10.5), VESSEL, blood),
-        Tube((x_pt, y_pt, t_pa), (x_hr, hil_y, t_pa + 8.0), u(9.5, 11.0), VESSEL, blood),
+        # The left PA arches back over the left main bronchus before it turns out to the
+        # hilum; the right one runs back behind the ascending aorta, then out: two
+        # straight rods crossing the bronchi in an X read as drawn.
+        *_bent_tube((x_pt, y_pt, t_pa), (x_hl, hil_y, t_pa + 4.0), (0.35, 0.75, -6.0), u(9.0, 10.5), blood),
+        *_bent_tube((x_pt, y_pt, t_pa), (x_hr, hil_y, t_pa + 8.0), (0.4, 0.7, 3.0), u(9.5, 11.0), blood),
         Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
         Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
@@ -212,10 +216,70 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     }
 
 
+def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
+               bend: tuple[float, float, float], radius_mm: float, hu: float) -> list[Tube]:
+    """A vessel from ``a`` to ``b`` through a knee at fractions ``bend[:2]`` of the way in
+    X and Y and ``bend[2]`` mm off in t: two tubes whose round ends make a smooth elbow."""
+    fx, fy, dt = bend
+    knee = (a[0] + fx * (b[0] - a[0]), a[1] + fy * (b[1] - a[1]), 0.5 * (a[2] + b[2]) + dt)
+    return [Tube(a, knee, radius_mm, VESSEL, hu), Tube(knee, b, radius_mm * 0.95, VESSEL, hu)]
+
+
+def _heart_phases(p: ChestParams) -> tuple[float, float, float]:
+    """Three phases (rad) for the heart's outline, from numbers the patient already has
+    (no extra random draws, so every other parameter stays as it was)."""
+    h = np.asarray(p.fat_harmonics, dtype=np.float64).ravel()
+    return float(h[3] * 100.0), float(h[5] * 100.0 + 2.0), float(h[7] * 100.0 + 4.0)
+
+
+def _drop_mediastinal_pockets(lung: np.ndarray, X: np.ndarray, Y: np.ndarray,
+                              max_area_mm2: float = 300.0, mid_mm: float = 35.0) -> np.ndarray:
+    """Lung minus small islands near the midline (given back to the mediastinum).
+
+    Why: where great vessels, bronchi and their fat margins meet, the gaps between the
+    union's lobes are left as lung: dark pockets inside the mediastinum that no real
+    scan shows. Lung tips at the apex and in the costophrenic recesses are lateral and
+    are kept.
+    """
+    comp, n = ndimage.label(lung)
+    if n == 0 or X.shape[1] < 2 or Y.shape[0] < 2:
+        return lung
+    px = float(abs(X[0, 1] - X[0, 0])) * float(abs(Y[1, 0] - Y[0, 0]))  # mm2 per pixel
+    idx = np.arange(1, n + 1)
+    area = ndimage.sum_labels(lung, comp, idx) * px
+    xc = np.asarray(ndimage.mean(np.broadcast_to(X, lung.shape), comp, idx))
+    drop = idx[(area < max_area_mm2) & (np.abs(xc) < mid_mm)]
+    return lung & ~np.isin(comp, drop) if drop.size else lung
+
+
+def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) -> np.ndarray:
+    """Soft tissue the lungs cannot enter around the spine.
+
+    Why not one tall ellipse: its flanks are long straight lines beside the spine. Real
+    lungs hug the round vertebral body (a few mm of paravertebral tissue), tuck in
+    behind it toward the costovertebral joints, and meet the wider posterior elements
+    (pedicles, transverse processes, rib necks) further back: a rounded, waisted outline.
+    """
+    body = X * X + (Y - f32(yv)) ** 2 < f32(rv + 3.5) ** 2
+    post = (X / f32(rv + 9.0)) ** 2 + ((Y - f32(yc + 4.0)) / f32(18.0)) ** 2 < 1.0
+    # Fill the waist's deepest part so the lung does not pinch to a point between them.
+    neck = (np.abs(X) < f32(0.8 * rv)) & (Y > f32(yv)) & (Y < f32(yc + 4.0))
+    return body | post | neck
+
+
 def _harmonics(theta: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """1 + sum_k a_k cos(k theta) + b_k sin(k theta), k = 1..K.
+
+    cos/sin of the multiples by the angle-addition recurrence, in float32: two
+    transcendental calls per slice instead of 2K (this runs on every full slice).
+    """
     out = np.ones_like(theta)
+    c1, s1 = np.cos(theta), np.sin(theta)
+    ck, sk = c1, s1
     for k in range(coef.shape[0]):
-        out += coef[k, 0] * np.cos((k + 1) * theta) + coef[k, 1] * np.sin((k + 1) * theta)
+        if k:
+            ck, sk = ck * c1 - sk * s1, sk * c1 + ck * s1
+        out += f32(coef[k, 0]) * ck + f32(coef[k, 1]) * sk
     return out
 
 
@@ -309,19 +373,24 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[cart] = CARTILAGE
 
     # --- sternum at the front midline, inside the ring.
+    # A flat plate (rounded rectangle) with a ~1 mm cortex: an ellipse with a cortex in
+    # proportion to its size reads as a thick bright ring, which a real sternum is not.
     st_w = 11.0 + 8.0 * upper
-    e_st = (X / f32(st_w)) ** 2 + ((Y - f32(p.y_sternum_mm)) / f32(6.5)) ** 2
+    dy_st = np.abs(Y - f32(p.y_sternum_mm))
+    ax_st = np.abs(X)
+    e_st = (ax_st / f32(st_w)) ** 4 + (dy_st / f32(6.0)) ** 2
     sternum = e_st < 1.0
-    lab[sternum] = TRABECULAR
-    lab[sternum & (e_st > 0.62)] = CORTICAL
-    cavity &= ~(e_st < 1.6)
+    lab[sternum] = CORTICAL
+    st_marrow = (ax_st / f32(st_w - 1.5)) ** 4 + (dy_st / f32(5.0)) ** 2 < 1.0
+    lab[st_marrow] = TRABECULAR
+    cavity &= ~((X / f32(st_w)) ** 2 + (dy_st / f32(6.5)) ** 2 < 1.6)
 
     # --- spine: vertebral body (or disc), canal, arch, spinous and transverse processes.
     yv, rv, yc = p.y_vert_mm, p.vert_radius_mm, p.y_canal_mm
     phase = ((t - p.vert_phase_mm) / p.vert_pitch_mm) % 1.0
     rvb = np.sqrt(X * X + (Y - f32(yv)) ** 2)
     rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
-    spine_block = (X / f32(rv + 8.0)) ** 2 + ((Y - f32(yv + 16.0)) / f32(rv + 26.0)) ** 2 < 1.0
+    spine_block = _spine_block(X, Y, yv, rv, yc)
     cavity &= ~spine_block
     lab[spine_block & body & (lab != CORTICAL) & (lab != TRABECULAR)] = MUSCLE
     vb = rvb < rv
@@ -376,12 +445,23 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     q = 1.0 - ((t - ht) / hc_eff) ** 2
     heart = np.zeros(shape, dtype=bool)
     if q > 0:
-        c, s = np.cos(p.heart_angle_rad), np.sin(p.heart_angle_rad)
+        # The long axis runs from the base (right, back) to the apex (left, front): +xr points
+        # to the apex. (Y is posterior, so the apex direction has a negative Y component.)
+        c, s = np.cos(-p.heart_angle_rad), np.sin(-p.heart_angle_rad)
         xr = (X - f32(hx)) * f32(c) + (Y - f32(hy)) * f32(s)
         yr = -(X - f32(hx)) * f32(s) + (Y - f32(hy)) * f32(c)
         sq = np.sqrt(q)
-        eh = (xr / f32(ha * sq)) ** 2 + (yr / f32(hb * sq)) ** 2
-        ef = (xr / f32(ha * sq + 6.0)) ** 2 + (yr / f32(hb * sq + 6.0)) ** 2
+        # Not an ellipse: the outline's radius varies with direction (see heart.outline_scale).
+        # Computed in a box around the heart only (the scale stays under 1.35): cost.
+        reach = 1.35 * (max(ha, hb) * sq + 6.0)
+        cols = np.flatnonzero(np.abs(X[0] - f32(hx)) < reach)
+        rows = np.flatnonzero(np.abs(Y[:, 0] - f32(hy)) < reach)
+        g2 = np.ones(shape, dtype=f32)
+        if cols.size and rows.size:
+            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            g2[box] = H.outline_scale(xr[box], yr[box], p.heart_axes_mm, t - ht, _heart_phases(p)) ** -2
+        eh = ((xr / f32(ha * sq)) ** 2 + (yr / f32(hb * sq)) ** 2) * g2
+        ef = ((xr / f32(ha * sq + 6.0)) ** 2 + (yr / f32(hb * sq + 6.0)) ** 2) * g2
         med |= cavity & (ef < 1.0)
         heart = eh < 1.0
     for key in ("right_artery", "left_artery"):
@@ -400,7 +480,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     t_dome = np.where(X < 10.0, t_dome_r, t_dome_l)
     below = cavity & (t > t_dome)
 
-    lung = cavity & ~med & ~below
+    lung = _drop_mediastinal_pockets(cavity & ~med & ~below, X, Y)
     lab[cavity] = MED_FAT
     lab[lung] = LUNG
     lab[cavity & heart & ~below] = HEART
@@ -422,6 +502,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
+    # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
+    hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(90.0), hu).astype(f32)
     if q > 0:
         # Myocardium a little denser than the blood pool (visible only faintly without contrast).
         hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
@@ -438,4 +520,23 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     w_lung = np.clip((depth - d_cav) / f32(px) + 0.5, 0.0, 1.0)
     edge = (lab == LUNG) & (w_lung < 1.0)
     hu = np.where(edge, f32(p.muscle_hu) + w_lung * (hu - f32(p.muscle_hu)), hu)
-    return hu.astype(f32), lab
+    return _dome_partial_volume(hu, lab, below, t_dome, t, p.lung_hu), lab
+
+
+DOME_PV_MM = 2.0  # slice profile width over which the diaphragm's dome is averaged
+
+
+def _dome_partial_volume(hu: np.ndarray, lab: np.ndarray, below: np.ndarray, t_dome: np.ndarray,
+                         t: float, lung_hu: float) -> np.ndarray:
+    """Blend lung and liver/spleen where the slice cuts the dome within its thickness.
+
+    Why: the dome's surface is nearly parallel to the slice near its top, so a real
+    slice averages lung and liver over a wide band: a hazy disc that fades into the lung.
+    A slice sampled at one depth shows a sharp-edged white disc instead.
+    """
+    w = np.clip((t_dome - f32(t)) / f32(DOME_PV_MM) + 0.5, 0.0, 1.0).astype(f32)
+    lung_side = (lab == LUNG) & (w < 1.0)
+    hu = np.where(lung_side, f32(58.0) + w * (hu - f32(58.0)), hu)
+    organ_side = below & ((lab == LIVER) | (lab == SPLEEN)) & (w > 0.0)
+    hu = np.where(organ_side, hu + w * (f32(lung_hu) - hu), hu)
+    return hu.astype(f32)

@@ -42,6 +42,7 @@ f32 = np.float32
 SLICE_CHOICES_MM = (1.0, 1.25, 1.5, 2.0, 2.5)
 CANDIDATE_EDGE_MM = 20.0
 CUBE_HALF_MM = 16.0
+FOV_COMFORT_MM = 380.0  # widest field of view chosen for comfort (air around the body)
 
 
 @dataclass
@@ -183,9 +184,12 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
 
 
 def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Generator) -> Grid:
-    """Pixel size fits the body in the FOV; slice spacing and slab position vary per scan."""
-    pixel = float(np.clip((2.0 * p.body_half_width_mm + 36.0) / 512.0, 0.6, 0.8)) * 512.0 / size
-    pixel = round(pixel, 4)
+    """Pixel size fits the body in the FOV; slice spacing and slab position vary per scan.
+
+    Technologists leave air around the body (arms, breathing, a round reconstruction
+    circle): real chest CT shows the body over ~75-90% of the width, so the FOV is the
+    body width plus 6-11 cm up to a 380 mm FOV (drawn last, so the slab's draws stay as they were).
+    """
     fit = [s for s in SLICE_CHOICES_MM if slices * s >= 60.0] or [SLICE_CHOICES_MM[-1]]
     slice_mm = float(fit[int(rng.integers(len(fit)))])
     extent = (slices - 1) * slice_mm
@@ -193,9 +197,17 @@ def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Genera
     # would hold few places for nodules and healthy 32 mm cubes.
     lo, hi = 45.0, min(p.lung_length_mm - 10.0, p.dome_right_t_mm + 0.25 * extent) - extent
     t_top = float(rng.uniform(lo, hi)) if hi > lo else max(20.0, (p.lung_length_mm - extent) / 2.0)
-    # Centre between the front of the chest (breasts included) and the couch.
+    air_mm = float(rng.uniform(60.0, 110.0))
+    # ... but the FOV grows past ~380 mm only as far as a large patient needs (36 mm of air):
+    # coarser pixels would blur the smallest nodules away.
+    fit_mm = 2.0 * p.body_half_width_mm
+    fov_mm = max(fit_mm + 36.0, min(fit_mm + air_mm, FOV_COMFORT_MM))
+    pixel = float(np.clip(fov_mm / 512.0, 0.6, 0.8)) * 512.0 / size
+    pixel = round(pixel, 4)
+    # Centre on the body (breasts included), a little toward the couch: real scans show the
+    # body near the middle with the couch below it, not the body pushed to the top.
     front = p.body_half_ant_mm + (p.wall.breast_mm if p.wall is not None else 0.0)
-    y_shift = (p.body_half_post_mm + 45.0 - front) / 2.0
+    y_shift = (p.body_half_post_mm + 15.0 - front) / 2.0
     return Grid(shape_zyx=(slices, size, size), pixel_mm=pixel, slice_mm=slice_mm,
                 x0_mm=-(size - 1) / 2.0 * pixel, y0_mm=-(size - 1) / 2.0 * pixel + y_shift,
                 t0_mm=t_top + extent)
@@ -229,7 +241,13 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
 
 
 def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid) -> None:
-    """Major (oblique) fissures in both lungs and the right minor fissure: thin dense sheets."""
+    """Major (oblique) fissures in both lungs and the right minor fissure: thin dense sheets.
+
+    Each slice averages the sheet over its thickness: the profile along t is the sheet's
+    own (0.7 mm across, longer along t the flatter the sheet) widened by the slice profile,
+    with the area kept. Sampled at one depth, a fissure is a crisp line across the whole
+    lung; in a real 1-2.5 mm slice it is a faint line where steep and a haze where flat.
+    """
     L = p.lung_length_mm
     X = grid.x_mm()[None, :]
     Y = grid.y_mm()[:, None]
@@ -237,14 +255,19 @@ def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid)
     norm = np.sqrt(1.0 + slope ** 2)
     t_obl = (0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2).astype(f32)
     t_min = (p.t_carina_mm + 45.0 + 0.15 * (Y + 20.0) + 0.002 * (X + 80.0) ** 2).astype(f32)
+    s_slice = 0.35 * grid.slice_mm  # ~ the slice profile's spread (mm along t)
+    w_obl = 0.7 * norm  # the oblique sheet's extent along t
+    w_obl_eff = float(np.hypot(w_obl, s_slice))
+    w_min_eff = float(np.hypot(0.9, s_slice))
+    a_obl, a_min = 0.3 * w_obl / w_obl_eff, 0.3 * 0.9 / w_min_eff
     for k, t in enumerate(grid.t_mm()):
         lung = lab[k] == A.LUNG
         if not lung.any():
             continue
-        d = np.abs(f32(t) - t_obl) / f32(norm)
-        occ = np.exp(-((d / f32(0.7)) ** 2)) * f32(0.3)
+        d = np.abs(f32(t) - t_obl)
+        occ = np.exp(-((d / f32(w_obl_eff)) ** 2)) * f32(a_obl)
         dm = np.abs(f32(t) - t_min)
-        occ_m = np.where((X < -20) & (Y < 20.0) & (t_obl > t), np.exp(-((dm / f32(0.9)) ** 2)) * f32(0.3), 0)
+        occ_m = np.where((X < -20) & (Y < 20.0) & (t_obl > t), np.exp(-((dm / f32(w_min_eff)) ** 2)) * f32(a_min), 0)
         occ = np.maximum(occ, occ_m) * lung
         hu[k] += occ * (f32(-100.0) - hu[k])
 

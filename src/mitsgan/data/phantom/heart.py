@@ -37,3 +37,29 @@ def epicardial_fat(axes_mm: tuple[float, float, float], phase: float, xr: np.nda
     fat = heart & (depth >= peri) & (depth < peri + thick)
     lab[fat] = MED_FAT
     lab[heart & (depth < peri) & (eh > 0.0)] = HEART
+
+
+def outline_scale(xr: np.ndarray, yr: np.ndarray, axes_mm: tuple[float, float, float], t_rel_mm: float,
+                  phases: tuple[float, float, float]) -> np.ndarray:
+    """Relative radius (~0.9-1.1) of the cardiac outline in each pixel's direction.
+
+    Why: an ellipse is the giveaway on a plain CT. A real heart in axial section is a
+    rounded triangle: flattened where it lies on the sternum and the diaphragm, bulging
+    at the apex (left ventricle) and on the right (right atrium), dented at the
+    atrioventricular groove, and its outline shifts from slice to slice. Low harmonics
+    of the angle with phases drifting along ``t_rel_mm`` (mm from the heart's centre).
+    """
+    ha, hb, _ = axes_mm
+    ang = np.arctan2(yr / f32(hb), xr / f32(ha))  # 0 = toward the apex (the long axis)
+    p1, p2, p3 = phases
+    s = t_rel_mm
+    scale = (f32(1.0)
+             + f32(0.07) * np.cos(f32(2.0) * ang + f32(p1 + 0.020 * s))
+             + f32(0.05) * np.cos(f32(3.0) * ang + f32(p2 - 0.030 * s))
+             + f32(0.03) * np.cos(f32(5.0) * ang + f32(p3 + 0.045 * s))
+             # apex bulge (left ventricle) and right-atrial bulge opposite it
+             + f32(0.06) * np.exp(-((ang / f32(0.5)) ** 2))
+             + f32(0.05) * np.exp(-(((np.abs(ang) - f32(2.6)) / f32(0.45)) ** 2))
+             # the anterior (sternal) face is flattened
+             - f32(0.06) * np.exp(-(((ang + f32(1.3)) / f32(0.6)) ** 2)))
+    return scale.astype(f32)

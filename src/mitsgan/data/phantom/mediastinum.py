@@ -24,14 +24,19 @@ def _phases(p) -> tuple[float, float, float]:
 def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarray:
     """Mask of the central mediastinal wedge (before it is cut to the thoracic cavity).
 
-    Narrow at the anterior junction, ~5 cm wide in front of the spine, so each lung curves
-    around it; its midline sways a few mm (the anterior junction line is rarely straight)
-    and each edge wobbles independently by ~15-25% of the local half-width.
+    A retrosternal fat triangle narrowing to the anterior junction, ~5 cm wide in front of
+    the spine, so each lung curves around it; its midline sways a few mm (the anterior
+    junction line is rarely straight) and each edge wobbles independently by ~15-25% of
+    the local half-width.
     """
     ph1, ph2, ph3 = _phases(p)
     span = f32(y_vert - p.y_sternum_mm)
     taper = np.clip((Y - f32(p.y_sternum_mm)) / span, 0.0, 1.0)
-    half = f32(p.med_band_mm) * (0.6 + 0.3 * taper + 1.8 * taper ** 2.5)
+    # Behind the sternum a triangle of fat that narrows to the anterior junction line (where
+    # the lungs nearly touch), then widens over the great vessels: a parallel-sided pillar
+    # from the sternum back reads as drawn.
+    half = f32(p.med_band_mm) * (0.22 + 0.75 * np.exp(-((taper / f32(0.13)) ** 2)) + 0.3 * taper
+                                 + 1.8 * taper ** 2.5)
     s = taper * f32(np.pi)
     centre = f32(4.0) + f32(4.0) * np.sin(s + f32(ph1 + 0.011 * t)) * np.sin(s)
     wob_r = (f32(0.20) * np.sin(f32(2.0) * s + f32(ph2 + 0.017 * t))

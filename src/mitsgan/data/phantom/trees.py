@@ -17,12 +17,30 @@ f32 = np.float32
 # Vessel trees grow in a space stretched this much along t (see vessels.grow_tree): more
 # branches in the axial plane, the web of fine lines of a real lung rather than dots.
 VESSEL_Z_STRETCH = 1.8
-VESSEL_UNIT_MM = 0.36  # radius of a branch feeding one target (Murray's law scales it)
-VESSEL_LENGTH_PER_RADIUS = 12.0
+VESSEL_UNIT_MM = 0.2  # radius of a branch feeding one target (the calibre law scales it)
+# r ~ n_targets ** exponent. Murray's 1/3 leaves too many 2.5-5 mm vessels: where they cross
+# the slice around the hila they make a crowd of bright dots (seed 0: ~14 round blobs
+# >= 2.5 mm per 100 cm2 of lung, against 4-8 in the real slabs). Measured pulmonary trees
+# branch with diameter exponents somewhat below Murray's 3, i.e. above 1/3 here; 0.4 keeps
+# ~6 mm lobar trunks and halves the number of branches of 1.25-3 mm radius.
+VESSEL_EXPONENT = 0.4
+# Longest branch in radii (see vessel_trees): 12 left fuzzy clouds of dots around the
+# hila (~8 blobs of 2.5-3.5 mm per 100 cm2 of lung, real 2-3); 30 gives ~5.6.
+VESSEL_LENGTH_PER_RADIUS = 30.0
 # Terminal branches per tree (artery or vein, each lung): with fewer, the periphery
 # looks empty next to the even web of fine lines of a real lung.
 VESSEL_TARGETS = 5000
 VESSEL_FLOOR_MM = 0.65  # radius of the thinnest branches drawn: ~1.3 mm, the finest lines CT shows
+# Quantile of the territory where a vessel splits (0.5: two equal halves; drawn in
+# [VESSEL_ASYM, 0.5]). More lopsided splits (0.1) were tried for a monopodial look: they
+# do not thin out the mid-size vessels (the calibre exponent does) and they bunch the
+# terminal branches into fuzzy clumps.
+VESSEL_ASYM = 0.2
+# Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
+# more or thicker rings make the hila a cluster of bright circles.
+AIRWAY_MIN_RADIUS_MM = 1.9
+AIRWAY_WALL_FRACTION = 0.12
+AIRWAY_WALL_MM = 0.25
 
 
 def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.0) -> np.ndarray:
@@ -31,13 +49,18 @@ def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.
     xs = np.arange(-half, half, step_mm, dtype=f32)[None, :]
     ys = np.arange(-p.body_half_ant_mm - 10.0, p.body_half_post_mm + 10.0, step_mm, dtype=f32)[:, None]
     ts = np.arange(12.0, p.lung_length_mm + 60.0, step_mm)
-    lung = np.pad(np.stack([A.render_slice(p, xs, ys, float(t))[1] == A.LUNG for t in ts]), 1)
+    labs = np.pad(np.stack([A.render_slice(p, xs, ys, float(t))[1] for t in ts]), 1)
+    lung = labs == A.LUNG
+    # The domes do not count as an edge: a slice cuts them at a shallow angle, and a
+    # vessel-free halo around each dome's disc would show as an empty ring at the bases.
+    room = lung | (labs == A.LIVER) | (labs == A.SPLEEN)
     # No terminal targets in the outer ~4 mm under the pleura: real vessels thin out to
     # nothing visible there, and tips ending on the pleura read as dots along the wall.
     # Measured in-plane only: vessels do run down onto the diaphragm and up to the apex;
     # a 3-D margin left every slice just above a dome with a vessel-free hole in its centre.
     sampling = (1e6, step_mm, step_mm)  # slices far apart: a 2-D distance per slice
-    deep = ndimage.distance_transform_edt(lung, sampling=sampling)[1:-1, 1:-1, 1:-1] > 4.5
+    deep = (ndimage.distance_transform_edt(room, sampling=sampling) > 4.5) & lung
+    deep = deep[1:-1, 1:-1, 1:-1]
     kk, jj, ii = np.nonzero(deep)
     allp = np.stack([xs[0, ii], ys[jj, 0], ts[kk].astype(f32)], axis=1).astype(np.float64)
     return allp + rng.uniform(-step_mm / 2, step_mm / 2, size=allp.shape)
@@ -57,26 +80,30 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
     vessel_list, airway_list = [], []
     for side, sel in (("right", pts[:, 0] < 0), ("left", pts[:, 0] >= 0)):
         P = pts[sel]
-        # Murray's law (exponent 1/3) from ~5.5 mm lobar trunks: the mid-size (2-4 mm)
+        # A calibre law (exponent VESSEL_EXPONENT) from ~6 mm lobar trunks: the mid-size (2-4 mm)
         # vessels, which show as round dots wherever they cross the slice, stay few and
         # near the hila; a floor of ~1 mm calibre keeps the terminal branches visible as
-        # the fine web of a real lung. Branch length is capped at 12 radii: a tighter cap
-        # (real L/D ~3) leaves the tree short of its territory, and its last branches then
-        # fan out from a few points as long starbursts.
+        # the fine web of a real lung. Branch length is capped at VESSEL_LENGTH_PER_RADIUS
+        # radii, loosely: a tight cap (12, or real L/D ~3) leaves thin branches short of
+        # territories far from where they split off, and their last branches then run
+        # from near the hilum as long straight lines (a cloud of dots where they run
+        # up or down, a starburst where they run in-plane).
+        vessel = (VESSEL_TARGETS, VESSEL_UNIT_MM, VESSEL_EXPONENT, 0.0, VESSEL_FLOOR_MM, VESSEL_LENGTH_PER_RADIUS)
         for kind, n, unit, expo, min_r, floor, lpr in (
-                ("artery", VESSEL_TARGETS, VESSEL_UNIT_MM, 1.0 / 3.0, 0.0, VESSEL_FLOOR_MM, VESSEL_LENGTH_PER_RADIUS),
-                ("vein", VESSEL_TARGETS, VESSEL_UNIT_MM, 1.0 / 3.0, 0.0, VESSEL_FLOOR_MM, VESSEL_LENGTH_PER_RADIUS),
-                ("bronchus", 300, 0.55, 1.0 / 3.0, 1.4, 0.0, 10.0)):
+                ("artery", *vessel),
+                ("vein", *vessel),
+                ("bronchus", 300, 0.55, 1.0 / 3.0, AIRWAY_MIN_RADIUS_MM, 0.0, 10.0)):
             idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
             root = np.asarray(p.hila[f"{side}_{kind}"])
             tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
                              z_stretch=VESSEL_Z_STRETCH if kind != "bronchus" else 1.0,
-                             terminal_radius_mm=floor, length_per_radius=lpr)
+                             terminal_radius_mm=floor, length_per_radius=lpr,
+                             asym=VESSEL_ASYM if kind != "bronchus" else 0.2)
             (airway_list if kind == "bronchus" else vessel_list).append(tree)
     vt = clip_tree(Tree.concat(vessel_list), t_lo, t_hi)
     at = clip_tree(Tree.concat(airway_list), t_lo, t_hi)
     vessels, _ = render_tree(vt, grid)
-    aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=0.2, wall_mm=0.35)
+    aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=AIRWAY_WALL_FRACTION, wall_mm=AIRWAY_WALL_MM)
     assert aw_outer is not None
     return vessels, aw_lumen, aw_outer
 
