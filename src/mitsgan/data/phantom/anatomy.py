@@ -115,8 +115,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p = ChestParams(
         lung_length_mm=length,
         body_half_width_mm=half_w,
-        body_half_ant_mm=u(0.64, 0.74) * half_w,
-        body_half_post_mm=u(0.72, 0.82) * half_w,
+        # Depth/width ~0.56-0.66 (outline's height over its width), as in the real scans: a
+        # deeper body (0.72) read as a barrel chest; the cavity and lungs follow the outline.
+        body_half_ant_mm=u(0.57, 0.67) * half_w,
+        body_half_post_mm=u(0.65, 0.75) * half_w,
         body_exponent=u(2.0, 2.4),
         body_harmonics=rng.uniform(-0.025, 0.025, size=(3, 2)),
         skin_mm=u(1.5, 2.5),
@@ -139,7 +141,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
         med_band_mm=u(8.0, 14.0),
         t_arch_mm=u(0.24, 0.30) * length,
         t_carina_mm=0.0,
-        heart_center=(u(22.0, 36.0), u(-30.0, -18.0), 0.0),
+        heart_center=(u(22.0, 36.0), u(-3.0, 9.0), 0.0),  # Y: from the sternum-spine midpoint
         heart_axes_mm=(u(44.0, 54.0), u(30.0, 37.0), u(44.0, 54.0)),
         heart_angle_rad=u(0.45, 0.8),
         dome_right_t_mm=length - u(30.0, 45.0),
@@ -156,7 +158,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p.t_carina_mm = p.t_arch_mm + u(18.0, 26.0)
     p.dome_left_t_mm = p.dome_right_t_mm + u(8.0, 18.0)
     p.finish()
-    hx, hy, _ = p.heart_center
+    hx, hy_rel, _ = p.heart_center
+    # The heart sits between the sternum and the spine whatever the body's depth: a fixed Y
+    # would press it onto the sternum (or the spine) in a shallow (deep) chest.
+    hy = 0.5 * (p.y_sternum_mm + p.y_vert_mm - p.vert_radius_mm) + hy_rel
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
@@ -199,8 +204,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # straight rods crossing the bronchi in an X read as drawn.
         *_bent_tube((x_pt, y_pt, t_pa), (x_hl, hil_y, t_pa + 4.0), (0.35, 0.75, -6.0), u(9.0, 10.5), blood),
         *_bent_tube((x_pt, y_pt, t_pa), (x_hr, hil_y, t_pa + 8.0), (0.4, 0.7, 3.0), u(9.5, 11.0), blood),
-        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
-        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 25.0), u(6.0, 8.0), VESSEL, blood),
+        # Lower pulmonary veins: they slope down into the left atrium. Run level (as they were,
+        # hilum and atrium at the same depth) they crossed a slice as a long rod with a round
+        # end in the lung, which no real slice shows.
+        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood),
+        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
         Tube((0.0, y_tr, t_car), (x_hr + 8.0, hil_y + 6.0, t_car + 22.0), u(7.0, 8.0), AIRWAY_LUMEN, -1000.0, 2.0),
@@ -466,7 +474,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         heart = eh < 1.0
     for key in ("right_artery", "left_artery"):
         x0, y0, t0 = p.hila[key]
-        rr = 15.0 ** 2 - (t - t0) ** 2 * 0.5
+        # A cap of hilar soft tissue where the tree's trunk leaves the mediastinum. Up to
+        # 15 mm in radius and ~40 mm tall it read, with the left PA's arch, as a large
+        # lobulated hilar mass at the carina; 12 mm over ~24 mm is the artery and its fat.
+        rr = 12.0 ** 2 - (t - t0) ** 2 * 0.7
         if rr > 7.0 ** 2:  # a smaller cap would be an island dot or a thin bar
             med |= cavity & M.bridge(X, Y, x0, y0, 0.8 * np.sqrt(rr))
             d = np.sqrt((X - f32(x0)) ** 2 + (Y - f32(y0)) ** 2)  # the cap joins the soft union

@@ -17,20 +17,26 @@ f32 = np.float32
 # Vessel trees grow in a space stretched this much along t (see vessels.grow_tree): more
 # branches in the axial plane, the web of fine lines of a real lung rather than dots.
 VESSEL_Z_STRETCH = 1.8
-VESSEL_UNIT_MM = 0.2  # radius of a branch feeding one target (the calibre law scales it)
+VESSEL_UNIT_MM = 0.13  # radius of a branch feeding one target (the calibre law scales it)
 # r ~ n_targets ** exponent. Murray's 1/3 leaves too many 2.5-5 mm vessels: where they cross
 # the slice around the hila they make a crowd of bright dots (seed 0: ~14 round blobs
 # >= 2.5 mm per 100 cm2 of lung, against 4-8 in the real slabs). Measured pulmonary trees
 # branch with diameter exponents somewhat below Murray's 3, i.e. above 1/3 here; 0.4 keeps
-# ~6 mm lobar trunks and halves the number of branches of 1.25-3 mm radius.
-VESSEL_EXPONENT = 0.4
+# ~6 mm lobar trunks and halves the number of branches of 1.25-3 mm radius; 0.45 (with the
+# unit radius cut to keep ~6 mm trunks) thins the 1.25-1.75 mm radius branches once more.
+VESSEL_EXPONENT = 0.45
 # Longest branch in radii (see vessel_trees): 12 left fuzzy clouds of dots around the
 # hila (~8 blobs of 2.5-3.5 mm per 100 cm2 of lung, real 2-3); 30 gives ~5.6.
 VESSEL_LENGTH_PER_RADIUS = 30.0
 # Terminal branches per tree (artery or vein, each lung): with fewer, the periphery
 # looks empty next to the even web of fine lines of a real lung.
 VESSEL_TARGETS = 5000
-VESSEL_FLOOR_MM = 0.65  # radius of the thinnest branches drawn: ~1.3 mm, the finest lines CT shows
+# Radius of the thinnest branches drawn (~1.1 mm calibre, the finest lines CT shows). Every
+# branch feeding fewer than ~25 targets sits on this floor, so they are the bulk of the
+# drawn vessel length: at 0.65 mm, where several meet (branch points, terminal fans) their
+# volumes add up to round 2.5-3.5 mm blobs (~4 per 100 cm2 of lung of the ~6 counted;
+# real slabs have 2.3-3.2 in all). At 0.55 mm they read as faint lines and dots.
+VESSEL_FLOOR_MM = 0.55
 # Quantile of the territory where a vessel splits (0.5: two equal halves; drawn in
 # [VESSEL_ASYM, 0.5]). More lopsided splits (0.1) were tried for a monopodial look: they
 # do not thin out the mid-size vessels (the calibre exponent does) and they bunch the
@@ -59,7 +65,12 @@ def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.
     # Measured in-plane only: vessels do run down onto the diaphragm and up to the apex;
     # a 3-D margin left every slice just above a dome with a vessel-free hole in its centre.
     sampling = (1e6, step_mm, step_mm)  # slices far apart: a 2-D distance per slice
-    deep = (ndimage.distance_transform_edt(room, sampling=sampling) > 4.5) & lung
+    # Targets also in the first layer of liver/spleen under each dome: vessels then run
+    # down onto the diaphragm and are cut by it (the chest mask in generate), as real
+    # vessels meet it; with targets in lung only, the last few mm above the dome held
+    # only thin tips, a dark vessel-free halo around each dome's disc.
+    under_dome = ((labs == A.LIVER) | (labs == A.SPLEEN)) & np.roll(lung, 1, axis=0)
+    deep = (ndimage.distance_transform_edt(room, sampling=sampling) > 4.5) & (lung | under_dome)
     deep = deep[1:-1, 1:-1, 1:-1]
     kk, jj, ii = np.nonzero(deep)
     allp = np.stack([xs[0, ii], ys[jj, 0], ts[kk].astype(f32)], axis=1).astype(np.float64)
