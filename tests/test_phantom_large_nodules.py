@@ -2,6 +2,8 @@
 without changing the default scans."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from mitsgan.data.phantom.generate import generate_phantom
@@ -22,7 +24,8 @@ def test_default_draw_is_unchanged_and_extras_are_inserted_after_the_first():
         # The extras are drawn last, so the default nodules keep their shapes and order.
         assert more[:1] + more[6:] == default
         extra = more[1:6]
-        assert all(11.0 <= s.lidc_diameter_mm < 25.0 and s.scale == 1.0 for s in extra)
+        assert all(11.0 <= s.lidc_diameter_mm < 25.0 and s.scale == 1.0 and s.embedded for s in extra)
+        assert not any(s.embedded for s in default)
         assert len({s.annotation_id for s in extra}) >= 3  # distinct LIDC shapes, not one repeated
 
 
@@ -35,3 +38,15 @@ def test_a_phantom_holds_several_cancer_like_nodules_apart():
         for b in big[i + 1:]:  # never overlapping: the placement keeps 10 mm of lung between them
             gap = np.linalg.norm((a.centroid_zyx - b.centroid_zyx) * sp) - (a.diameter_mm + b.diameter_mm) / 2
             assert gap > 5.0
+
+
+def test_workers_write_the_same_bytes(tmp_path):
+    from mitsgan.data.phantom.generate import write_phantom_dataset
+
+    def digests(folder):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+    kw = dict(n_scans=3, slices=12, size=96, seed=4, large_nodules=3, progress=False)
+    one = write_phantom_dataset(tmp_path / "one", **kw)
+    two = write_phantom_dataset(tmp_path / "two", workers=2, **kw)
+    assert digests(one) == digests(two) and len(digests(one)) == 3 * 2 + 3

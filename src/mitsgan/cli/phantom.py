@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="in-plane pixels (default 512; smaller sizes scale the pixel up, for quick tests)")
     p.add_argument("--large-nodules", type=int, default=1, metavar="K",
                    help="try to place K nodules >= 10 mm per scan (default 1; more = injector training data)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="render N scans at once in separate processes (same files as 1; about 1.5 GB each)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed, byte-identical output")
     p.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.out_dir, "--scans must be at least 1")
     if args.slices < 8:
         raise InputError(args.out_dir, "--slices must be at least 8")
+    if args.workers < 1:
+        raise InputError(args.out_dir, "--workers must be at least 1")
     if args.large_nodules < 1:
         raise InputError(args.out_dir, "--large-nodules must be at least 1")
     if args.size < 64:
@@ -40,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
 
     out = write_phantom_dataset(args.out_dir, n_scans=args.scans, slices=args.slices, seed=args.seed,
                                 overwrite=args.overwrite, size=args.size, progress=not args.quiet,
-                                large_nodules=args.large_nodules)
+                                large_nodules=args.large_nodules, workers=args.workers)
     print(f"wrote {args.scans} phantom scan(s) to {out}")
     return 0

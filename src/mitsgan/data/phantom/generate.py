@@ -126,9 +126,10 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
                                                      constant_values=True), sampling=grid.spacing_zyx)
         gap = max(2.0, 1.2 * grid.slice_mm)  # at least one voxel of clear lung in every direction
         keep = np.clip((dist - gap) / 2.0, 0.0, 1.0).astype(f32)
-        vessels[sl] *= keep
-        aw_outer[sl] *= keep
-        aw_lumen[sl] *= keep
+        if not pn.spec.embedded:
+            vessels[sl] *= keep
+            aw_outer[sl] *= keep
+            aw_lumen[sl] *= keep
         nodule_boxes.append((sl, occ, nhu))
 
     blood = f32(p.blood_hu)
@@ -344,7 +345,10 @@ def _place_one(lib: NoduleLibrary, spec, dist: np.ndarray, sub: int, sp: np.ndar
             break
     if len(cand) == 0:
         return None
-    pick = cand[np.sort(rng.choice(len(cand), size=min(24, len(cand)), replace=False))]
+    if spec.embedded:  # any lung spot, vessels or not (see NoduleSpec.embedded)
+        pick = cand[[int(rng.integers(len(cand)))]]
+    else:  # the spot of 24 with the thinnest vessels
+        pick = cand[np.sort(rng.choice(len(cand), size=min(24, len(cand)), replace=False))]
     best, best_score = None, np.inf
     for c in pick:
         lo = np.round(c - np.asarray(mask.shape) / 2.0).astype(int)
@@ -397,32 +401,66 @@ def _candidates(uid: str, lab: np.ndarray, placed: list[PlacedNodule], grid: Gri
             for c in out]
 
 
+def _write_one(tmp: Path, seed: int, index: int, slices: int, size: int, large_nodules: int
+               ) -> tuple[str, str, list[Location], list[Location]]:
+    """Generate and write one scan; returns what the CSVs need (runs in a worker process)."""
+    from mitsgan.io import write_scan
+
+    ph = generate_phantom(seed=seed, index=index, slices=slices, size=size, large_nodules=large_nodules)
+    write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
+    return ph.seriesuid, ph.patient_id, ph.nodules, ph.candidates
+
+
 def write_phantom_dataset(out_dir: str | Path, n_scans: int = 1, slices: int = 64, seed: int = 0,
                           overwrite: bool = False, size: int = 512, progress: bool = True,
-                          on_scan: Callable[[Phantom], None] | None = None, large_nodules: int = 1) -> Path:
-    """Write ``n_scans`` phantoms plus annotations.csv, candidates.csv and split.csv, atomically."""
+                          on_scan: Callable[[Phantom], None] | None = None, large_nodules: int = 1,
+                          workers: int = 1) -> Path:
+    """Write ``n_scans`` phantoms plus annotations.csv, candidates.csv and split.csv, atomically.
+
+    ``workers > 1`` renders scans in that many processes (each scan is independent and
+    deterministic, so the files are the same bytes as with one worker); ``on_scan`` needs
+    the rendered phantom and so only works with one worker.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     from tqdm import tqdm
 
     from mitsgan.data.dataset import make_split, write_locations_csv, write_split_csv
     from mitsgan.io import write_scan
     from mitsgan.io.atomic import atomic_path
 
+    if workers > 1 and on_scan is not None:
+        raise ValueError("on_scan needs workers=1")
     out_dir = Path(out_dir)
-    lib = load_library()
     with atomic_path(out_dir, overwrite=overwrite, is_dir=True) as tmp:
         nodules: list[Location] = []
         candidates: list[Location] = []
         patients: dict[str, str] = {}
-        for i in tqdm(range(n_scans), desc="phantoms", unit="scan", disable=not progress):
-            ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib,
-                                  large_nodules=large_nodules)
-            write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
-            nodules += ph.nodules
-            candidates += ph.candidates
-            patients[ph.seriesuid] = ph.patient_id
-            if on_scan is not None:
-                on_scan(ph)
-            del ph
+        bar = tqdm(total=n_scans, desc="phantoms", unit="scan", disable=not progress)
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(_write_one, tmp, seed, i, slices, size, large_nodules)
+                           for i in range(n_scans)]
+                for fut in futures:  # in index order, so the CSV rows are too
+                    uid, pid, nods, cands = fut.result()
+                    nodules += nods
+                    candidates += cands
+                    patients[uid] = pid
+                    bar.update()
+        else:
+            lib = load_library()
+            for i in range(n_scans):
+                ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib,
+                                      large_nodules=large_nodules)
+                write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
+                nodules += ph.nodules
+                candidates += ph.candidates
+                patients[ph.seriesuid] = ph.patient_id
+                if on_scan is not None:
+                    on_scan(ph)
+                del ph
+                bar.update()
+        bar.close()
         write_locations_csv(tmp / "annotations.csv", nodules)
         write_locations_csv(tmp / "candidates.csv", candidates)
         write_split_csv(tmp / "split.csv", patients, make_split(patients, seed=seed))

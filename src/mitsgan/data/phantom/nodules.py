@@ -13,7 +13,7 @@ the annotated number back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -44,6 +44,10 @@ class NoduleSpec:
     core_hu: float
     calcified: bool
     target_diameter_mm: float | None = None  # scale the shape until it measures this
+    # Drawn over the lung as it is (vessels run up to and into it) at a random spot, instead of
+    # pushing vessels aside at the most vessel-free spot: an injector trained on nodules with
+    # a vessel-free halo learns "no halo, no nodule" and paints nothing at a healthy spot.
+    embedded: bool = False
 
 
 @dataclass
@@ -60,7 +64,7 @@ def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator, large: int = 1)
 
     ``large > 1`` adds ``large - 1`` more LIDC shapes of 11-25 mm (about 10-24 mm measured:
     cancer-like and small enough that a 32 mm cube still shows lung around them), placed
-    right after the first: an injector needs hundreds of distinct cancer-like nodules to learn
+    right after the first and ``embedded`` (see :class:`NoduleSpec`): an injector needs hundreds of distinct cancer-like nodules to learn
     from, not one per scan. They are drawn after everything else, so ``large = 1`` gives the
     same scans as before.
     """
@@ -78,7 +82,8 @@ def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator, large: int = 1)
         pool = np.flatnonzero((d >= lo) & (d < hi))
         specs.append(_spec(lib, int(rng.choice(pool)), rng, scale=1.0))
     fits = np.flatnonzero((d >= 11.0) & (d < 25.0))
-    extra = [_spec(lib, int(rng.choice(fits)), rng, scale=1.0) for _ in range(max(0, large - 1))]
+    extra = [replace(_spec(lib, int(rng.choice(fits)), rng, scale=1.0), embedded=True)
+             for _ in range(max(0, large - 1))]
     return specs[:1] + extra + specs[1:]
 
 
