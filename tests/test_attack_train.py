@@ -43,3 +43,17 @@ def test_train_smoke_and_resume_identical(dataset, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     att = load_attacker(full.model_dir, action="inject")
     assert not att.generator.training
+
+
+def test_cli_dry_run_resolves_overrides(tmp_path, capsys):
+    from mitsgan.cli.main import main
+
+    assert main(["attacker", "train", "--data", str(tmp_path), "--action", "inject", "--out", str(tmp_path / "r"),
+                 "--d-lr", "2e-5", "--inject-textures", "solid,part-solid", "--rotation-step", "60",
+                 "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["d_lr"] == 2e-5 and cfg["g_lr"] == 2e-4 and cfg["preset"] == "tiny"
+    assert cfg["inject_textures"] == ["solid", "part-solid"] and cfg["augment"]["rotation_step_deg"] == 60
+    assert main(["attacker", "train", "--data", str(tmp_path), "--action", "inject", "--out", str(tmp_path / "r"),
+                 "--d-lr", "0"]) == 2
+    assert not (tmp_path / "r").exists()

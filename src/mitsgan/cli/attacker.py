@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--inject-textures", default=None,
                    help="injector: only nodules whose annotation 'texture' is one of these "
                         "(comma-separated, e.g. solid)")
+    t.add_argument("--d-lr", type=float, default=None,
+                   help="discriminator learning rate (default 2e-4 as the paper; CT-GAN's code effectively used 1e-6)")
     t.add_argument("--keep-epochs", action="store_true",
                    help="also keep the generator of every epoch (run/epochs/), to pick one by validation")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
@@ -60,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         overrides["max_locations"] = args.max_locations
     if args.inject_textures:
         overrides["inject_textures"] = tuple(t for t in args.inject_textures.split(",") if t)
+    if args.d_lr is not None:
+        if not args.d_lr > 0:
+            raise InputError(None, f"--d-lr must be > 0, got {args.d_lr}")
+        overrides["d_lr"] = args.d_lr
     if args.inject_max_diameter is not None:
         overrides["inject_max_diameter_mm"] = args.inject_max_diameter
     cfg = preset(args.preset, **overrides)
