@@ -64,9 +64,9 @@ def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator, large: int = 1)
 
     ``large > 1`` adds ``large - 1`` more LIDC shapes of 11-25 mm (about 10-24 mm measured:
     cancer-like and small enough that a 32 mm cube still shows lung around them), placed
-    right after the first and ``embedded`` (see :class:`NoduleSpec`): an injector needs hundreds of distinct cancer-like nodules to learn
-    from, not one per scan. They are drawn after everything else, so ``large = 1`` gives the
-    same scans as before.
+    right after the first and ``embedded`` (see :class:`NoduleSpec`): an injector needs
+    hundreds of distinct cancer-like nodules to learn from, not one per scan. They are drawn
+    after everything else, so ``large = 1`` gives the same scans as before.
     """
     d = lib.diameter_mm.astype(np.float64)
     n = int(rng.integers(3, 7))
