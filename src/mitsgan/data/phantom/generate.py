@@ -401,13 +401,17 @@ def _candidates(uid: str, lab: np.ndarray, placed: list[PlacedNodule], grid: Gri
             for c in out]
 
 
-def _write_one(tmp: Path, seed: int, index: int, slices: int, size: int, large_nodules: int
+def _write_one(tmp: Path, seed: int, index: int, slices: int, size: int, large_nodules: int,
+               library: NoduleLibrary | None = None, on_scan: Callable[[Phantom], None] | None = None
                ) -> tuple[str, str, list[Location], list[Location]]:
-    """Generate and write one scan; returns what the CSVs need (runs in a worker process)."""
+    """Generate and write one scan; returns what the CSVs need (also runs in a worker process)."""
     from mitsgan.io import write_scan
 
-    ph = generate_phantom(seed=seed, index=index, slices=slices, size=size, large_nodules=large_nodules)
+    ph = generate_phantom(seed=seed, index=index, slices=slices, size=size, library=library,
+                          large_nodules=large_nodules)
     write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
+    if on_scan is not None:
+        on_scan(ph)
     return ph.seriesuid, ph.patient_id, ph.nodules, ph.candidates
 
 
@@ -422,45 +426,33 @@ def write_phantom_dataset(out_dir: str | Path, n_scans: int = 1, slices: int = 6
     the rendered phantom and so only works with one worker.
     """
     from concurrent.futures import ProcessPoolExecutor
+    from contextlib import ExitStack
+    from functools import partial
 
     from tqdm import tqdm
 
     from mitsgan.data.dataset import make_split, write_locations_csv, write_split_csv
-    from mitsgan.io import write_scan
     from mitsgan.io.atomic import atomic_path
 
     if workers > 1 and on_scan is not None:
         raise ValueError("on_scan needs workers=1")
     out_dir = Path(out_dir)
-    with atomic_path(out_dir, overwrite=overwrite, is_dir=True) as tmp:
+    with atomic_path(out_dir, overwrite=overwrite, is_dir=True) as tmp, ExitStack() as stack:
+        one = partial(_write_one, tmp, seed, slices=slices, size=size, large_nodules=large_nodules)
+        if workers > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            results = pool.map(one, range(n_scans))  # in index order, so the CSV rows are too
+        else:
+            lib = load_library()
+            results = (one(i, library=lib, on_scan=on_scan) for i in range(n_scans))
         nodules: list[Location] = []
         candidates: list[Location] = []
         patients: dict[str, str] = {}
-        bar = tqdm(total=n_scans, desc="phantoms", unit="scan", disable=not progress)
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_write_one, tmp, seed, i, slices, size, large_nodules)
-                           for i in range(n_scans)]
-                for fut in futures:  # in index order, so the CSV rows are too
-                    uid, pid, nods, cands = fut.result()
-                    nodules += nods
-                    candidates += cands
-                    patients[uid] = pid
-                    bar.update()
-        else:
-            lib = load_library()
-            for i in range(n_scans):
-                ph = generate_phantom(seed=seed, index=i, slices=slices, size=size, library=lib,
-                                      large_nodules=large_nodules)
-                write_scan(ph.scan, tmp / f"{ph.seriesuid}.mhd")
-                nodules += ph.nodules
-                candidates += ph.candidates
-                patients[ph.seriesuid] = ph.patient_id
-                if on_scan is not None:
-                    on_scan(ph)
-                del ph
-                bar.update()
-        bar.close()
+        for uid, pid, nods, cands in tqdm(results, total=n_scans, desc="phantoms", unit="scan",
+                                          disable=not progress):
+            nodules += nods
+            candidates += cands
+            patients[uid] = pid
         write_locations_csv(tmp / "annotations.csv", nodules)
         write_locations_csv(tmp / "candidates.csv", candidates)
         write_split_csv(tmp / "split.csv", patients, make_split(patients, seed=seed))
