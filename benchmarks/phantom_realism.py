@@ -13,7 +13,9 @@ pyradiomics lung1 NRRD and the three LIDC-IDRI DICOM slabs) on:
   a 21x21 neighbourhood is all soft tissue, -20..100 HU);
 * the radial noise power spectrum of 32x32 soft-tissue ROIs: peak frequency,
   frequency where it falls to half the peak (high side), mean frequency, and a few
-  normalised bins.
+  normalised bins;
+* lung geometry on one slice (phantom carina vs the LIDC slabs' middle slices): lung /
+  body area, where the lungs start and end in the body's depth, their span.
 
 Writes ``phantom_realism.png`` (phantom vs real, lung window [-1350, 150] and
 mediastinal window [-160, 240]; the first phantom is shown at its carina level, like the
@@ -237,6 +239,34 @@ def carina_slice(scan, seed: int) -> int:
     return int(np.argmin(np.abs(-z - t_target)))
 
 
+def lung_geometry(hu_slice: np.ndarray) -> dict:
+    """Where the lungs sit in the body on one axial slice, in fractions of the body's box.
+
+    Why: the first thing a reader takes in is the lungs' size and shape in the chest; the
+    histograms do not see it (round-2 phantoms had the right HU mix and small, flat lungs
+    inside a thick wall). ``lung_area`` is lung / body area; ``top30``/``top70`` how far
+    down the body's depth the lung starts on the columns at 30% and 70% of its width (the
+    mid-clavicular lines); ``bottom`` the deepest lung point; ``width`` the lungs' span.
+    """
+    body = body_mask(hu_slice[None])[0]
+    lung = (hu_slice < -400) & body
+    lab, n = ndimage.label(lung)
+    if n == 0 or not body.any():
+        return {}
+    sizes = ndimage.sum_labels(lung, lab, np.arange(1, n + 1))
+    keep = np.arange(1, n + 1)[np.argsort(sizes)[-2:]]
+    lung = np.isin(lab, keep[sizes[keep - 1] > 0.05 * sizes.max()])
+    ys, xs = np.nonzero(body)
+    yl, xl = np.nonzero(lung)
+    depth, width = float(ys.max() - ys.min()), float(xs.max() - xs.min())
+    out = {"lung_area": float(lung.sum() / body.sum()), "depth_over_width": depth / width,
+           "bottom": float((yl.max() - ys.min()) / depth), "width": float((xl.max() - xl.min()) / width)}
+    for name, frac in (("top30", 0.3), ("top70", 0.7)):
+        rows = np.flatnonzero(lung[:, int(xs.min() + frac * width)])
+        out[name] = float((rows.min() - ys.min()) / depth) if rows.size else float("nan")
+    return out
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Compare mitsgan phantoms with real chest CT.")
@@ -283,6 +313,15 @@ def main(argv: list[str] | None = None) -> int:
                                     "spacing_zyx": list(phantoms[name].spacing_zyx)}
     report["real_vs_real_js"] = {f"{a} vs {b}": js_divergence(hists[a], hists[b])
                                  for i, a in enumerate(reals) for b in list(reals)[i + 1:]}
+
+    # Lung geometry like for like: the LIDC slabs' middle slices lie at the arch / carina, so
+    # the phantoms are measured at their carina. lung1's field of view cuts its body's sides.
+    geometry = {name: lung_geometry(scan.hu[scan.shape[0] // 2]) for name, scan in reals.items()
+                if name.startswith("LIDC")}
+    if not args.phantom:
+        for s, name in zip(args.seeds, phantoms):
+            geometry[name] = lung_geometry(phantoms[name].hu[carina_slice(phantoms[name], s)])
+    report["lung_geometry"] = geometry
 
     args.out.mkdir(parents=True, exist_ok=True)
     first = list(phantoms)[0]
@@ -335,6 +374,14 @@ def markdown(rep: dict) -> str:
             lines.append(f"| {name} | {lu['median_hu']:.0f} | {lu['iqr_hu']:.0f} | {lu['p05_hu']:.0f}..{lu['p95_hu']:.0f} "
                          f"| {v['noise_std_hu']:.1f} | {nps_txt} |")
     lines.append("")
+    geo = rep.get("lung_geometry") or {}
+    if geo:
+        keys = ("lung_area", "top30", "top70", "bottom", "width", "depth_over_width")
+        lines += ["## Lung geometry (phantoms at the carina, LIDC slabs' middle slice; fractions of the body's box)", "",
+                  "| scan | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for name, g in geo.items():
+            lines.append(f"| {name} | " + " | ".join(f"{g.get(k, float('nan')):.2f}" for k in keys) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 

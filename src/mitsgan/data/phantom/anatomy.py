@@ -91,6 +91,7 @@ class ChestParams:
     table_gap_mm: float
     tubes: list[Tube] = field(default_factory=list)
     wall: CW.WallParams | None = None
+    lateral_mm: float = 0.0  # serratus / latissimus / teres bulk inside the lateral wall
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     # Derived landmarks (filled by finish()).
@@ -111,7 +112,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     """Draw one patient's anatomy. Ranges follow adult chest CT measurements."""
     u = rng.uniform
     length = u(230.0, 275.0)
-    half_w = u(135.0, 178.0)
+    # Body 300-376 mm wide before soft-tissue bumps (adult chests at the carina; the LIDC slabs
+    # are 337-418 mm). At 270-356 mm, with walls of adult thickness, the lungs were small
+    # inside a thick wall: the first thing a reader noticed.
+    half_w = u(150.0, 188.0)
     p = ChestParams(
         lung_length_mm=length,
         body_half_width_mm=half_w,
@@ -165,6 +169,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
+    p.lateral_mm = u(10.0, 20.0)
     return p
 
 
@@ -211,17 +216,29 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
-        Tube((0.0, y_tr, t_car), (x_hr + 8.0, hil_y + 6.0, t_car + 22.0), u(7.0, 8.0), AIRWAY_LUMEN, -1000.0, 2.0),
-        Tube((0.0, y_tr, t_car), (x_hl - 8.0, hil_y + 6.0, t_car + 38.0), u(6.0, 7.0), AIRWAY_LUMEN, -1000.0, 2.0),
+        # Main bronchi: the right one short and steep (~30 deg from the body axis), the left
+        # one longer and flatter (~40 deg). Run out to the hila at ~60 deg (as they were), an
+        # axial slice cut them as long dark bars, and the carina as one wide slot.
+        *_main_bronchi(p, (0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
     ]
     p.hila = {
         "right_artery": (x_hr, hil_y, t_pa + 8.0),
         "left_artery": (x_hl, hil_y, t_pa + 4.0),
         "right_vein": (x_hr + 8.0, hil_y - 6.0, t_pa + 38.0),
         "left_vein": (x_hl - 8.0, hil_y - 6.0, t_pa + 36.0),
-        "right_bronchus": (x_hr + 8.0, hil_y + 6.0, t_car + 22.0),
-        "left_bronchus": (x_hl - 8.0, hil_y + 6.0, t_car + 38.0),
+        "right_bronchus": p.tubes[-2].b,
+        "left_bronchus": p.tubes[-1].b,
     }
+
+
+def _main_bronchi(p: ChestParams, carina: tuple[float, float, float], x_hr: float, x_hl: float,
+                  hil_y: float, r_right: float, r_left: float) -> list[Tube]:
+    """The right and left main bronchi from the carina (the last two tubes of ``p.tubes``)."""
+    x0, y0, t0 = carina
+    right = (0.33 * x_hr, hil_y + 6.0, t0 + 26.0)
+    left = (0.55 * x_hl, hil_y + 6.0, t0 + 36.0)
+    return [Tube(carina, right, r_right, AIRWAY_LUMEN, -1000.0, 2.0),
+            Tube(carina, left, r_left, AIRWAY_LUMEN, -1000.0, 2.0)]
 
 
 def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
@@ -336,16 +353,21 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     ant = 1.0 - np.abs(theta) / np.pi  # 1 at the front midline, 0 at the back
 
     fat = f32(p.fat_mm) * _harmonics(theta, p.fat_harmonics).astype(f32)
-    # Thin fat over the sternum and at the flanks (fat gathers front and back, not laterally).
-    fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)) - 0.45 * np.exp(-(((np.abs(theta) - 1.6) / 0.55) ** 2)))
+    # Thin fat over the sternum, a little less at the flanks.
+    fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)) - 0.1 * np.exp(-(((np.abs(theta) - 1.6) / 0.55) ** 2)))
     upper0 = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     # Axillary fat: the upper chest is widened by the axillae and shoulders.
     fat = fat + f32(0.6 * p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
     upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
-    pect = 0.5 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
+    pect = 0.25 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
            + f32(pect) * (np.exp(-(((np.abs(theta) - 0.75) / 0.42) ** 2)))
-           + f32(p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.34) ** 2))
+           # Erector spinae: 25-36 mm at the midline; thinner, the lungs' backs reached to
+           # ~2 cm under the skin beside the spine (4-6 cm in the LIDC slabs).
+           + f32(1.4 * p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.4) ** 2))
+           # Serratus anterior and latissimus/teres: the lateral wall is the chest's thickest
+           # (55-75 mm at the carina in LIDC, arms up), thinner toward the bases.
+           + f32(p.lateral_mm * (0.35 + 0.65 * upper)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
            - f32(p.muscle_mm * 0.7) * np.exp(-((theta / 0.25) ** 2)))
     # Shoulder girdle: thick muscles around the scapulae at the upper, posterolateral chest.
     shoulder = f32(p.shoulder_mm * upper) * np.exp(-(((np.abs(theta) - 2.2) / 0.38) ** 2))
@@ -353,12 +375,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # Front corners: the costal arcs are rounder than the skin (muscle fills the corner, by
     # the superellipse's bulge over the ellipse), so the lungs' fronts slope back laterally.
     re = np.sqrt((X / f32(a)) ** 2 + (Y / b) ** 2) / wobble
-    mus = mus + np.clip(rho * (1.0 / rn - 1.0 / np.maximum(re, f32(1e-3))), 0.0, None) * (Y < 0)
+    mus = mus + f32(0.3) * np.clip(rho * (1.0 / rn - 1.0 / np.maximum(re, f32(1e-3))), 0.0, None) * (Y < 0)
     # Paravertebral gutters: the ribs curve back to the transverse processes and the couch
     # squashes the fat, so the lungs reach deep beside the spine (tall, not a flat-backed box).
     gut = np.exp(-(((np.pi - np.abs(theta) - 0.4) / 0.25) ** 2))
-    fat = fat * (1.0 - 0.55 * gut)
-    mus = mus - f32(0.5 * p.muscle_mm) * gut
+    fat = fat * (1.0 - 0.3 * gut)
+    mus = mus - f32(0.3 * p.muscle_mm) * gut
     d_fat = f32(p.skin_mm) + fat
     d_mus = d_fat + mus
     d_cav = d_mus + f32(p.ring_mm)

@@ -145,12 +145,17 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     q = (depth0 - d_fat0) / np.maximum(mus, f32(1.0))
     q0 = (f32(0.55) + f32(0.12) * np.sin(3.0 * theta + f32(w.fat_bumps[0, 2]))
           + f32(0.12) * np.sin(7.0 * theta + f32(w.fat_bumps[3, 2] + 0.03 * t)))
-    gap = np.sin(5.0 * theta + f32(w.fat_bumps[1, 2]) + f32(0.02 * t)) > -0.3
+    # Short pieces, not one line: a plane running parallel to the lung most of the way
+    # round read as a second, drawn outline of the lungs ~1 cm outside them.
+    gap = ((np.sin(5.0 * theta + f32(w.fat_bumps[1, 2]) + f32(0.02 * t)) > 0.1)
+           & (np.sin(13.0 * theta + f32(w.fat_bumps[4, 2]) - f32(0.03 * t)) > -0.4))
     inner = body & (depth0 > d_fat0) & (depth0 < d_mus) & (mus > 8.0)
     lab[inner & (np.abs(q - q0) * mus < f32(0.9)) & gap] = FAT
     # Radial planes between groups: pectoralis | axilla | latissimus | trapezius | erector.
+    # Thin and wavy: 2 mm straight strips through a ~1 cm layer read as little boxes.
     for c in (1.45, 2.55):
-        lab[inner & (np.abs(ath - f32(c)) * np.maximum(depth0, f32(20.0)) < f32(1.0))] = FAT
+        off = (ath - f32(c)) * np.maximum(depth0, f32(20.0)) - f32(1.5) * np.sin(depth0 / f32(4.0) + f32(c * t * 0.01))
+        lab[inner & (np.abs(off) < f32(0.5))] = FAT
     lab[body & (depth_skin < p.skin_mm)] = SKIN
     if upper > 0.2:
         # Scapula: a bony plate behind the ribs in the shoulder muscles, thicker along

@@ -252,15 +252,15 @@ def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid)
     L = p.lung_length_mm
     X = grid.x_mm()[None, :]
     Y = grid.y_mm()[:, None]
-    slope = 0.62 * L / 150.0  # dt/dY of the oblique fissure (runs down toward the front)
+    slope = _oblique_slope(p)
     norm = np.sqrt(1.0 + slope ** 2)
-    t_obl = (0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2).astype(f32)
+    t_obl = _oblique_t(p, X, Y)
     t_min = (p.t_carina_mm + 45.0 + 0.15 * (Y + 20.0) + 0.002 * (X + 80.0) ** 2).astype(f32)
     s_slice = 0.35 * grid.slice_mm  # ~ the slice profile's spread (mm along t)
     w_obl = 0.7 * norm  # the oblique sheet's extent along t
     w_obl_eff = float(np.hypot(w_obl, s_slice))
     w_min_eff = float(np.hypot(0.9, s_slice))
-    a_obl, a_min = 0.3 * w_obl / w_obl_eff, 0.3 * 0.9 / w_min_eff
+    a_obl, a_min = 0.22 * w_obl / w_obl_eff, 0.22 * 0.9 / w_min_eff
     for k, t in enumerate(grid.t_mm()):
         lung = lab[k] == A.LUNG
         if not lung.any():
@@ -275,13 +275,32 @@ def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid)
 
 def _fissure_distance(p: A.ChestParams, grid: Grid, sub: int = 2) -> np.ndarray:
     """Distance (mm, approximate) to the oblique fissures on the 2x subsampled grid."""
-    L = p.lung_length_mm
     X = grid.x_mm()[None, None, ::sub]
     Y = grid.y_mm()[None, ::sub, None]
     t = grid.t_mm().astype(f32)[:, None, None]
-    slope = 0.62 * L / 150.0
-    t_obl = 0.28 * L + (75.0 - Y) * slope + 0.004 * (np.abs(X) - 70.0) ** 2
-    return (np.abs(t - t_obl) / np.sqrt(1.0 + slope ** 2)).astype(f32)
+    return (np.abs(t - _oblique_t(p, X, Y)) / np.sqrt(1.0 + _oblique_slope(p) ** 2)).astype(f32)
+
+
+def _oblique_slope(p: A.ChestParams) -> float:
+    """dt/dY of the oblique fissures: they run down toward the front."""
+    return 0.62 * p.lung_length_mm / 150.0
+
+
+def _oblique_t(p: A.ChestParams, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Depth t (mm) of the oblique fissure sheet over (X, Y): one sheet per lung.
+
+    Why not one formula for both sides: the same sheet mirrored puts both fissures at the
+    same Y in every slice, a single line across the chest. The right one sits lower, and
+    each sheet is twisted so that a slice cuts it from posteromedial (near the hilum) to
+    anterolateral, as real fissures run in axial CT, with a gentle wave along it.
+    """
+    L = p.lung_length_mm
+    ax = np.abs(X)
+    side = np.where(X < 0, f32(9.0), f32(0.0))  # the right major fissure is lower
+    twist = f32(0.22) * (f32(90.0) - ax)  # medial parts deeper: posteromedial to anterolateral
+    wave = f32(3.0) * np.sin(ax / f32(23.0) + f32(0.05 * L)) + f32(2.0) * np.sin(Y / f32(31.0) - X / f32(47.0))
+    return (f32(0.26 * L) + (f32(75.0) - Y) * f32(_oblique_slope(p)) + twist + side + wave
+            + f32(0.002) * (ax - f32(70.0)) ** 2).astype(f32)
 
 
 def _lung_edge_distance(lab: np.ndarray, grid: Grid) -> tuple[np.ndarray, int]:

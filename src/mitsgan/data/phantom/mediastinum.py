@@ -76,8 +76,8 @@ def axis_point(tube, t: float) -> tuple[float, float]:
     return ax + s * (bx - ax), ay + s * (by - ay)
 
 
-BLEND_MM = 8.0  # reach of the smooth union around the great vessels
-BLEND_MARGIN_MM = 5.0  # fat around a lone great vessel
+BLEND_MM = 5.0  # reach of the smooth union around the great vessels
+BLEND_MARGIN_MM = 3.0  # fat around a lone great vessel
 
 
 def blend_add(field: np.ndarray | None, d: np.ndarray, radius_mm: float) -> np.ndarray:

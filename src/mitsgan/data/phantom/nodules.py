@@ -178,18 +178,27 @@ def shape_on_grid(lib: NoduleLibrary, spec: NoduleSpec,
         m = m[:, :, ::-1]
     out = resample_mask(m, src_sp, spacing_zyx, scale=spec.scale)
     if spec.target_diameter_mm:
-        # Measured size depends on the grid; rescale until it measures the target.
-        best = out, abs(feret_diameter_mm(out, spacing_zyx) - spec.target_diameter_mm), spec.scale
-        scale = spec.scale
-        for _ in range(4):
-            d = feret_diameter_mm(out, spacing_zyx)
-            scale *= spec.target_diameter_mm / max(d, 1e-3)
-            out = resample_mask(m, src_sp, spacing_zyx, scale=scale)
-            err = abs(feret_diameter_mm(out, spacing_zyx) - spec.target_diameter_mm)
-            if err < best[1]:
-                best = out, err, scale
-        out, _, spec.scale = best
+        # Measured size depends on the grid: sweep the scale and keep the mask that measures
+        # closest to the target. On coarse pixels the steps are a voxel, and a mask of one
+        # or two voxels (or a thin line of three) is not a nodule: partial volume leaves it
+        # ~100-300 HU over the lung. A compact mask measuring under MAX_SMALL_NODULE_MM wins.
+        d0 = max(feret_diameter_mm(out, spacing_zyx), 1e-3)
+        best = None
+        for f in np.linspace(0.5, 2.0, 16):
+            scale = spec.scale * spec.target_diameter_mm / d0 * float(f)
+            cand = resample_mask(m, src_sp, spacing_zyx, scale=scale)
+            d = feret_diameter_mm(cand, spacing_zyx)
+            n = int(cand.sum())
+            key = (d >= MAX_SMALL_NODULE_MM, n < MIN_SMALL_NODULE_VOXELS, n < 3, abs(d - spec.target_diameter_mm))
+            if best is None or key < best[0]:
+                best = key, cand, scale
+        assert best is not None
+        _, out, spec.scale = best
     return out
+
+
+MIN_SMALL_NODULE_VOXELS = 5
+MAX_SMALL_NODULE_MM = 3.0  # the benign-like nodule must measure under 3 mm
 
 
 def box_pad_vox(spacing_zyx: tuple[float, float, float], margin_mm: float | None = None) -> np.ndarray:
