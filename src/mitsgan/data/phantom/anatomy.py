@@ -233,12 +233,16 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
 
 def _main_bronchi(p: ChestParams, carina: tuple[float, float, float], x_hr: float, x_hl: float,
                   hil_y: float, r_right: float, r_left: float) -> list[Tube]:
-    """The right and left main bronchi from the carina (the last two tubes of ``p.tubes``)."""
+    """The right and left main bronchi from the carina (the last two tubes of ``p.tubes``).
+
+    They leave the trachea side by side (the carina is a ridge between them): from one
+    point, they would share a lumen for the first centimetre, one wide slot.
+    """
     x0, y0, t0 = carina
     right = (0.33 * x_hr, hil_y + 6.0, t0 + 26.0)
     left = (0.55 * x_hl, hil_y + 6.0, t0 + 36.0)
-    return [Tube(carina, right, r_right, AIRWAY_LUMEN, -1000.0, 2.0),
-            Tube(carina, left, r_left, AIRWAY_LUMEN, -1000.0, 2.0)]
+    return [Tube((x0 - 0.8 * r_right, y0, t0), right, r_right, AIRWAY_LUMEN, -1000.0, 2.0),
+            Tube((x0 + 0.8 * r_left, y0, t0), left, r_left, AIRWAY_LUMEN, -1000.0, 2.0)]
 
 
 def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],

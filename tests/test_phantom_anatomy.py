@@ -1,0 +1,72 @@
+"""The phantom's anatomy in proportion: lungs that fill an adult chest like the LIDC slabs',
+main bronchi that a slice cuts as two round holes, and fissures that are not one line
+across both lungs. Noise-free single slices (anatomy.render_slice), so these run in seconds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from mitsgan.data.phantom import anatomy as A
+from mitsgan.data.phantom.generate import _choose_grid, _oblique_t, _rngs
+
+SEEDS = range(6)
+
+
+def _slice(seed: int, dt_mm: float) -> tuple[A.ChestParams, np.ndarray, float]:
+    """Labels of the default grid's slice ``dt_mm`` below the carina of scan (seed, 0)."""
+    r = _rngs(seed, 0)
+    p = A.sample_chest_params(r[0])
+    g = _choose_grid(p, 64, 512, r[1])
+    _, lab = A.render_slice(p, g.x_mm()[None, :], g.y_mm()[:, None], p.t_carina_mm + dt_mm)
+    return p, lab, g.pixel_mm
+
+
+def _lung_geometry(lab: np.ndarray) -> dict[str, float]:
+    body = (lab != A.AIR) & (lab != A.TABLE) & (lab != A.OUTSIDE_FOV)
+    lung = lab == A.LUNG
+    ys, xs = np.nonzero(body)
+    yl, xl = np.nonzero(lung)
+    depth, width = ys.max() - ys.min(), xs.max() - xs.min()
+    return {"area": lung.sum() / body.sum(), "width": (xl.max() - xl.min()) / width,
+            "bottom": (yl.max() - ys.min()) / depth}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lungs_fill_the_chest_like_real_ones_at_the_carina(seed):
+    """LIDC slabs at the carina: lung/body area 0.29-0.35, lungs span 0.62-0.64 of the body's
+    width and end at 0.80-0.85 of its depth. Before round 7 the phantom's lungs were wide
+    flat letterboxes (span up to 0.80, bottom up to 0.92) inside a thick wall."""
+    _, lab, _ = _slice(seed, 0.0)
+    g = _lung_geometry(lab)
+    assert 0.22 <= g["area"] <= 0.42, g
+    assert 0.5 <= g["width"] <= 0.75, g
+    assert g["bottom"] <= 0.9, g
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_main_bronchi_cut_as_two_compact_holes(seed):
+    """10 mm below the carina each main bronchus is a round-to-oval hole (real ones descend
+    steeply); run out flat to the hila they were dark bars 2-3 times longer than wide."""
+    p, lab, px = _slice(seed, 10.0)
+    comp, n = ndimage.label(lab == A.AIRWAY_LUMEN)
+    sizes = ndimage.sum_labels(np.ones_like(comp), comp, np.arange(1, n + 1)) * px * px
+    big = np.arange(1, n + 1)[sizes > 40.0]  # mm2: the main bronchi, not peripheral airways
+    assert len(big) == 2, (seed, sizes)
+    for k in big:
+        yy, xx = np.nonzero(comp == k)
+        ev = np.linalg.eigvalsh(np.cov(np.stack([xx, yy]).astype(float)))
+        assert np.sqrt(ev[1] / ev[0]) < 1.8, (seed, ev)
+
+
+def test_oblique_fissures_are_not_mirror_images():
+    """Mirrored sheets drew one horizontal line across both lungs in every slice."""
+    p, _, _ = _slice(0, 0.0)
+    X = np.array([[-80.0, 80.0]], dtype=np.float32)
+    Y = np.array([[10.0]], dtype=np.float32)
+    t = _oblique_t(p, X, Y)[0]
+    assert abs(float(t[0] - t[1])) > 5.0
+    # Twisted: at one depth t the fissure sits further back medially than laterally.
+    medial = _oblique_t(p, np.array([[30.0]], np.float32), Y)[0, 0]
+    lateral = _oblique_t(p, np.array([[110.0]], np.float32), Y)[0, 0]
+    assert medial > lateral
