@@ -29,7 +29,7 @@ from mitsgan.data.phantom.chest_wall import render_table  # noqa: F401  (the cou
 # Labels of the tissue map returned with every slice (uint8).
 AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR, CARTILAGE, LUNG = 0, 1, 2, 3, 4, 5, 6, 7
 MED_FAT, HEART, VESSEL, AIRWAY_WALL, AIRWAY_LUMEN, LIVER, ESOPHAGUS, TABLE = 8, 9, 10, 11, 12, 13, 14, 15
-CANAL, DISC, SPLEEN, BREAST, OUTSIDE_FOV = 16, 17, 18, CW.BREAST, 255
+CANAL, DISC, SPLEEN, BREAST, CLOTH, OUTSIDE_FOV = 16, 17, 18, CW.BREAST, CW.CLOTH, 255
 
 f32 = np.float32
 
@@ -92,6 +92,8 @@ class ChestParams:
     tubes: list[Tube] = field(default_factory=list)
     wall: CW.WallParams | None = None
     lateral_mm: float = 0.0  # serratus / latissimus / teres bulk inside the lateral wall
+    muscle_asym: float = 0.0  # left/right difference of the chest-wall muscles (relative)
+    cloth: np.ndarray | None = None  # gown / blanket folds, see chest_wall.sample_cloth
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     # Derived landmarks (filled by finish()).
@@ -170,6 +172,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
     p.lateral_mm = u(10.0, 20.0)
+    # Drawn after everything else, so the numbers above stay as they were: no patient is
+    # mirror-symmetric (handedness, posture), and most lie under a gown and a blanket.
+    p.muscle_asym = u(-0.15, 0.15)
+    p.cloth = CW.sample_cloth(rng)
     return p
 
 
@@ -296,6 +302,23 @@ def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) 
     return body | post | neck
 
 
+def _oval(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float, d: np.ndarray) -> np.ndarray:
+    """The distance field of a great vessel made oval and a little lopsided in the slice.
+
+    Why: perfect circles of even density (aorta, SVC, pulmonary trunk) were the first cue a
+    blinded reader named for the mediastinum; the SVC is usually flattened, the others are
+    slightly oval where they lean on each other. Shape numbers come from the tube's own
+    coordinates (no random draws, so every other number stays as it was).
+    """
+    ax, ay = M.axis_point(tube, t)
+    phi = np.arctan2(Y - f32(ay), X - f32(ax))
+    seed = abs(tube.a[0] * 7.31 + tube.a[1] * 3.17)
+    ecc = 0.06 + 0.14 * (seed % 1.0)  # 6-20 % oval
+    psi, psi3 = tube.a[1] * 0.37, tube.a[0] * 0.53
+    shape = f32(1.0) + f32(ecc) * np.cos(f32(2.0) * (phi - f32(psi))) + f32(0.04) * np.cos(f32(3.0) * phi - f32(psi3))
+    return d / shape
+
+
 def _harmonics(theta: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """1 + sum_k a_k cos(k theta) + b_k sin(k theta), k = 1..K.
 
@@ -385,6 +408,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     gut = np.exp(-(((np.pi - np.abs(theta) - 0.4) / 0.25) ** 2))
     fat = fat * (1.0 - 0.3 * gut)
     mus = mus - f32(0.3 * p.muscle_mm) * gut
+    mus = mus * (f32(1.0) + f32(p.muscle_asym) * np.tanh(theta / f32(0.3)))
     d_fat = f32(p.skin_mm) + fat
     d_mus = d_fat + mus
     d_cav = d_mus + f32(p.ring_mm)
@@ -457,10 +481,16 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         d = tube_distance(tube, X, Y, t)
         if d is None:
             continue
+        if tube.label == VESSEL and tube.radius_mm >= 8.0:
+            d = _oval(tube, X, Y, t, d)
         med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
         if tube.label == VESSEL and tube.radius_mm >= 8.0:  # great vessels: in fat, joined to the midline
-            bridge = M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * tube.radius_mm)
-            med |= cavity & bridge
+            # Past the tube's end the slice cuts its round cap: the band narrows with it (at
+            # full width it was a square block of fat where the SVC ends).
+            over = max(0.0, min(tube.a[2], tube.b[2]) - t, t - max(tube.a[2], tube.b[2]))
+            r_cut = tube.radius_mm * float(np.sqrt(max(0.0, 1.0 - (over / tube.radius_mm) ** 2)))
+            if r_cut > 2.0:
+                med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             blend = M.blend_add(blend, d, tube.radius_mm)
         inside = d < tube.radius_mm
         if tube.label == AIRWAY_LUMEN:
@@ -531,11 +561,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[below & (X >= 10.0)] = SPLEEN
 
     CW.render_arms(p, p.wall, X, Y, t, widen, lab)
+    CW.render_cloth(p.cloth, theta, depth_skin, t, lab)
 
     # --- HU per label (textures are added in 3-D later).
     table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
                       p.lung_hu, p.fat_hu + 5, p.blood_hu + 2, p.blood_hu, 45, -1000, 58, p.muscle_hu,
-                      120, 20, 85, 48, -20.0], dtype=f32)
+                      120, 20, 85, 48, -20.0, -450.0], dtype=f32)
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)

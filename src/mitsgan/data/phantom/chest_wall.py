@@ -11,7 +11,9 @@ move); what makes a real chest outline look real is the soft tissue around it:
   front, latissimus dorsi over serratus laterally, trapezius over the erector spinae
   behind; the axillary fat separates pectoralis from latissimus at the upper chest;
 * the scapulae are bony plates in the posterolateral muscles, behind the ribs;
-* arms lie beside the chest in some scans; in most, they are raised out of the field.
+* arms lie beside the chest in some scans; in most, they are raised out of the field;
+* a gown and blankets lie over most patients: thin wavy sheets in the air over the front
+  and sides (every LIDC slab shows them; a bare, clean outline read as drawn).
 
 Depths are measured along the ray from the body centre in the anatomy frame's
 ``depth0`` (mm below the *reference* outline of :mod:`anatomy`; negative outside it):
@@ -28,6 +30,7 @@ f32 = np.float32
 AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR = 0, 1, 2, 3, 4, 5
 BREAST = 19  # fibroglandular breast tissue (a fat/soft-tissue mix)
 TABLE = 15  # anatomy's label of the couch
+CLOTH = 20  # gown and blanket folds in the air over the body
 
 
 @dataclass
@@ -190,6 +193,35 @@ def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen:
         rh = np.sqrt((X - f32(hx)) ** 2 + (Y - f32(hy)) ** 2)
         lab[arm & (rh < w.humerus_mm)] = CORTICAL
         lab[arm & (rh < w.humerus_mm - 3.0)] = TRABECULAR
+
+
+def sample_cloth(rng: np.random.Generator) -> np.ndarray:
+    """0-4 folds of gown or blanket: (K, 5) gap above the skin (mm), wave amplitude (mm),
+    waves per turn, phase, angular half-span (rad, from the front midline)."""
+    k = int(rng.integers(0, 5))
+    return np.stack([rng.uniform(0.5, 28.0, k), rng.uniform(1.0, 6.0, k), rng.integers(3, 10, k).astype(float),
+                     rng.uniform(0.0, 2 * np.pi, k), rng.uniform(0.6, 1.7, k)], axis=1).reshape(-1, 5)
+
+
+def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t: float,
+                 lab: np.ndarray) -> None:
+    """Folds as ~1 mm sheets at a wavy distance outside the skin (labels air pixels only)."""
+    if cloth is None or len(cloth) == 0:
+        return
+    out = -depth_skin  # mm outside the skin, along the ray from the body centre
+    air = (lab == AIR) & (out > 0.3) & (out < 45.0)
+    if not air.any():
+        return
+    for gap, amp, order, phase, span in cloth:
+        # Crumpled, not a smooth arc: waves at three scales (the finest a few mm long), a
+        # thickness that varies along the fold, and breaks where the fold turns away.
+        d = (f32(gap) + f32(amp) * np.sin(f32(order) * theta + f32(phase + 0.02 * t))
+             + f32(0.5 * amp) * np.sin(f32(2.3 * order) * theta - f32(phase - 0.035 * t))
+             + f32(1.2) * np.sin(f32(7.1 * order) * theta + f32(2.0 * phase + 0.06 * t)))
+        d = np.maximum(d, f32(0.3))
+        half = f32(0.45) + f32(0.35) * np.sin(f32(3.7 * order) * theta + f32(phase - 0.04 * t))
+        pieces = np.sin(f32(1.9 * order) * theta + f32(3.0 * phase + 0.03 * t)) > -0.35
+        lab[air & (np.abs(out - d) < half) & (np.abs(theta) < f32(span)) & pieces] = CLOTH
 
 
 def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:

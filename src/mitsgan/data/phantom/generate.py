@@ -209,8 +209,11 @@ def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Genera
     # body near the middle with the couch below it, not the body pushed to the top.
     front = p.body_half_ant_mm + (p.wall.breast_mm if p.wall is not None else 0.0)
     y_shift = (p.body_half_post_mm + 15.0 - front) / 2.0
+    # Patients lie a little off the scanner's axis (drawn last: the slab stays where it was).
+    fov_used = pixel * size
+    x_shift = float(rng.uniform(-1.0, 1.0)) * 0.5 * max(0.0, (fov_used - fit_mm) / 2.0 - 15.0)
     return Grid(shape_zyx=(slices, size, size), pixel_mm=pixel, slice_mm=slice_mm,
-                x0_mm=-(size - 1) / 2.0 * pixel, y0_mm=-(size - 1) / 2.0 * pixel + y_shift,
+                x0_mm=-(size - 1) / 2.0 * pixel + x_shift, y0_mm=-(size - 1) / 2.0 * pixel + y_shift,
                 t0_mm=t_top + extent)
 
 
@@ -220,6 +223,7 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     amp = np.zeros(256, dtype=f32)
     amp[[A.FAT, A.MED_FAT]] = 14.0
     amp[A.BREAST] = 45.0  # fibroglandular strands in fat
+    amp[A.CLOTH] = 100.0  # folds of cloth: uneven thickness and weave
     amp[[A.MUSCLE, A.ESOPHAGUS]] = 7.0
     amp[[A.LIVER, A.SPLEEN, A.HEART]] = 5.0
     amp[A.TRABECULAR] = 45.0
@@ -230,7 +234,9 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     sheets = smooth_field(grid.shape_zyx, grid.spacing_zyx, 5.0, rng)
     np.abs(sheets, out=sheets)
     muscle = (lab == A.MUSCLE).astype(f32)
-    hu += muscle * np.clip(1.0 - sheets / f32(0.16), 0.0, 1.0) ** 2 * (f32(-100.0) - hu)
+    # Wider than a hairline (0.16 -> 0.24 of the field's spread): at 0.16 the muscles read as
+    # flat, even slabs in lung window next to the marbled muscle of real scans.
+    hu += muscle * np.clip(1.0 - sheets / f32(0.24), 0.0, 1.0) ** 2 * (f32(-100.0) - hu)
     fatm = (lab == A.FAT).astype(f32)
     hu += fatm * np.clip(1.0 - sheets / f32(0.06), 0.0, 1.0) * f32(0.5) * (f32(30.0) - hu)
     del sheets, muscle, fatm

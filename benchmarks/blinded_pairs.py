@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""A first-glance test of the phantom: pairs of (phantom, real) slices for a blinded reader.
+
+Issue 3 asks that "a person shown both in lung window does not spot the phantom at first
+glance". This writes the test material and scores it:
+
+    python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
+    # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
+    # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
+    python benchmarks/blinded_pairs.py score OUT
+
+``make`` takes three slices with at least half the most lung from each phantom and three
+slices from each real scan in ``../shared`` (LIDC slabs: near both ends and the middle;
+lung1: 3 levels), pairs them at random, puts the phantom left or right at random (seeded)
+and keeps the answer key in ``OUT/.key.json`` (the reader must not open it). ``score``
+prints how many phantoms the reader picked out; 50% is chance. Skips (exit 0) when
+``../shared`` is absent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "ct"
+LUNG_WINDOW = (-1350, 150)
+
+
+def real_slices() -> list[np.ndarray]:
+    from mitsgan.io import read_scan
+
+    out = []
+    for name in ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003"):
+        series = sorted(p for p in (SHARED / "lidc" / name).glob("*/*") if p.is_dir())[0]
+        hu = read_scan(series).hu
+        out += [hu[k] for k in (2, hu.shape[0] // 2, hu.shape[0] - 3)]
+    hu = read_scan(SHARED / "pyradiomics" / "lung1_image.nrrd").hu
+    return out + [hu[k] for k in (8, 16, 24)]
+
+
+def phantom_slices(seeds: list[int], rng: np.random.Generator) -> list[np.ndarray]:
+    from mitsgan.data.phantom import generate_phantom
+
+    out = []
+    for s in seeds:
+        hu = generate_phantom(seed=s).scan.hu
+        lung = (hu < -600).reshape(hu.shape[0], -1).sum(axis=1)
+        ks = np.flatnonzero(lung > 0.5 * lung.max())
+        out += [hu[k] for k in rng.choice(ks, size=min(3, len(ks)), replace=False)]
+    return out
+
+
+def make(out: Path, seeds: list[int], pairs: int, seed: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    reals, phantoms = real_slices(), phantom_slices(seeds, rng)
+    rng.shuffle(reals)
+    rng.shuffle(phantoms)
+    n = min(pairs, len(reals), len(phantoms))
+    out.mkdir(parents=True, exist_ok=True)
+    key = {}
+    for i in range(n):
+        left = bool(rng.integers(2))
+        images = (phantoms[i], reals[i]) if left else (reals[i], phantoms[i])
+        fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+        for ax, im, label in zip(axes, images, "AB"):
+            ax.imshow(im, cmap="gray", vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
+            ax.set_title(label)
+            ax.axis("off")
+        fig.tight_layout()
+        fig.savefig(out / f"pair_{i:02d}.png", dpi=60)
+        plt.close(fig)
+        key[f"pair_{i:02d}"] = "A" if left else "B"
+    (out / ".key.json").write_text(json.dumps(key, indent=1))
+    print(f"wrote {n} pairs to {out}; the reader writes {out / 'answers.json'}")
+
+
+def score(out: Path) -> None:
+    key = json.loads((out / ".key.json").read_text())
+    answers = json.loads((out / "answers.json").read_text())
+    hits = [p for p in key if str(answers.get(p, {}).get("synthetic", "")).upper() == key[p]]
+    print(f"phantom picked out in {len(hits)} / {len(key)} pairs (chance: {len(key) / 2:.0f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("out", type=Path)
+    m.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5, 6])
+    m.add_argument("--pairs", type=int, default=12)
+    m.add_argument("--seed", type=int, default=0, help="pairing and left/right draw")
+    s = sub.add_parser("score")
+    s.add_argument("out", type=Path)
+    args = ap.parse_args(argv)
+    if args.cmd == "make":
+        if not SHARED.is_dir():
+            print(f"SKIP: real scans not found at {SHARED}")
+            return 0
+        make(args.out, args.seeds, args.pairs, args.seed)
+    else:
+        score(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
