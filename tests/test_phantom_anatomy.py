@@ -70,3 +70,22 @@ def test_oblique_fissures_are_not_mirror_images():
     medial = _oblique_t(p, np.array([[30.0]], np.float32), Y)[0, 0]
     lateral = _oblique_t(p, np.array([[110.0]], np.float32), Y)[0, 0]
     assert medial > lateral
+
+
+def test_cloth_folds_are_thin_sheets_in_the_air_over_the_body():
+    """Gown/blanket folds (every LIDC slab has them; a bare outline read as drawn) lie in the
+    air only, within a few cm of the skin, and are thin: a 2-pixel opening removes them, so
+    body masks (and the realism histograms) do not see them."""
+    found = 0
+    for seed in SEEDS:
+        p, lab, px = _slice(seed, 0.0)
+        cloth = lab == A.CLOTH
+        if not cloth.any():
+            continue
+        found += 1
+        body = ndimage.binary_fill_holes(~np.isin(lab, (A.AIR, A.CLOTH, A.TABLE, A.OUTSIDE_FOV)))
+        assert not (cloth & body).any()
+        gap_mm = ndimage.distance_transform_edt(~body)[cloth] * px
+        assert gap_mm.max() < 50.0
+        assert not ndimage.binary_opening(cloth, iterations=2).any()
+    assert found >= 2

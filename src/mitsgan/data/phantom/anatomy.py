@@ -218,8 +218,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # Lower pulmonary veins: they slope down into the left atrium. Run level (as they were,
         # hilum and atrium at the same depth) they crossed a slice as a long rod with a round
         # end in the lung, which no real slice shows.
-        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood),
-        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood),
+        # They run through the lung's hilum, not the mediastinum: a 3 mm fat margin left a
+        # grey ball of fat round their lateral ends, floating in the lung.
+        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
         # Main bronchi: the right one short and steep (~30 deg from the body axis), the left
@@ -385,6 +387,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     upper0 = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     # Axillary fat: the upper chest is widened by the axillae and shoulders.
     fat = fat + f32(0.6 * p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
+    # Most of the side wall's bulk is fat (subcutaneous and between latissimus and serratus,
+    # each only 5-10 mm of muscle): drawn as muscle it read as one even grey in lung window.
+    fat = fat + f32(0.6 * p.lateral_mm * (0.35 + 0.65 * upper0)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
     upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     pect = 0.25 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
@@ -393,8 +398,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
            # ~2 cm under the skin beside the spine (4-6 cm in the LIDC slabs).
            + f32(1.4 * p.paraspinal_mm) * np.exp(-(((np.pi - np.abs(theta)) / 0.4) ** 2))
            # Serratus anterior and latissimus/teres: the lateral wall is the chest's thickest
-           # (55-75 mm at the carina in LIDC, arms up), thinner toward the bases.
-           + f32(p.lateral_mm * (0.35 + 0.65 * upper)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
+           # (55-75 mm at the carina in LIDC, arms up), thinner toward the bases; 60% of the
+           # extra thickness is fat (added above).
+           + f32(0.4 * p.lateral_mm * (0.35 + 0.65 * upper)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
            - f32(p.muscle_mm * 0.7) * np.exp(-((theta / 0.25) ** 2)))
     # Shoulder girdle: thick muscles around the scapulae at the upper, posterolateral chest.
     shoulder = f32(p.shoulder_mm * upper) * np.exp(-(((np.abs(theta) - 2.2) / 0.38) ** 2))
@@ -419,7 +425,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # --- rib ring: ribs descend toward the front; costal cartilage near the sternum.
     ring = body & (depth >= d_mus) & ~cavity
     v = depth - d_mus
-    rib_t = t - f32(p.rib_drop_mm) * ant ** 1.3 - f32(p.rib_phase_mm)
+    # The drop is steepest at the sides (a smoothstep in the angle from the back): real ribs
+    # leave the spine nearly level, run down ~20-30 deg along the flank and level off toward
+    # the cartilage, so a slice cuts the lateral ribs as ~2-3 cm segments. With the drop
+    # growing as ant**1.3 they were nearly level at the sides: long bright arcs.
+    rib_t = t - f32(1.25 * p.rib_drop_mm) * (f32(0.5) - f32(0.5) * np.cos(f32(np.pi) * ant)) - f32(p.rib_phase_mm)
     dz = (rib_t / p.rib_pitch_mm - np.round(rib_t / p.rib_pitch_mm)) * p.rib_pitch_mm
     e2 = ((v - f32(p.ring_mm * 0.5)) / f32(p.rib_half_thick_mm)) ** 2 + (dz / f32(p.rib_half_height_mm)) ** 2
     rib = ring & (e2 < 1.0) & (np.abs(theta) > 0.28) & (ant > 0.04)

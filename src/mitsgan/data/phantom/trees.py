@@ -17,6 +17,12 @@ f32 = np.float32
 # Vessel trees grow in a space stretched this much along t (see vessels.grow_tree): more
 # branches in the axial plane, the web of fine lines of a real lung rather than dots.
 VESSEL_Z_STRETCH = 1.8
+# Round 7 (negative result): z-stretch 2.6 or 3.0, exponent 0.38 (unit 0.23) and longer
+# steps (0.6 of the way to a territory's centroid) all left the lung looking the same. The
+# reason is measured: in one right arterial tree (seed 3) branches of radius >= 1.2 mm total
+# only ~0.5 m and run ~80% along t, so a slice shows them as dots, and 4,800 floor-radius
+# twigs (45 m) make the rest. The long in-plane 2-4 mm vessels that radiate from a real
+# hilum need an explicit segmental layout, not these knobs: see segmental_tree.
 VESSEL_UNIT_MM = 0.13  # radius of a branch feeding one target (the calibre law scales it)
 # r ~ n_targets ** exponent. Murray's 1/3 leaves too many 2.5-5 mm vessels: where they cross
 # the slice around the hila they make a crowd of bright dots (seed 0: ~14 round blobs
@@ -108,10 +114,14 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
                 ("bronchus", 300, 0.55, 1.0 / 3.0, AIRWAY_MIN_RADIUS_MM, 0.0, 10.0)):
             idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
             root = np.asarray(p.hila[f"{side}_{kind}"])
-            tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
-                             z_stretch=VESSEL_Z_STRETCH if kind != "bronchus" else 1.0,
-                             terminal_radius_mm=floor, length_per_radius=lpr,
-                             asym=VESSEL_ASYM if kind != "bronchus" else 0.2)
+            # Bronchi keep their calibre along a branch: tapered, each short segment with its
+            # wall read as one bead of a chain where a bronchus runs in the slice.
+            if kind == "bronchus":
+                tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
+                                 terminal_radius_mm=floor, length_per_radius=lpr, asym=0.2, taper=1.0)
+            else:
+                tree = segmental_tree(root, P[idx], rng)
+
             (airway_list if kind == "bronchus" else vessel_list).append(tree)
     vt = clip_tree(Tree.concat(vessel_list), t_lo, t_hi)
     at = clip_tree(Tree.concat(airway_list), t_lo, t_hi)
@@ -127,3 +137,47 @@ def clip_tree(tree: Tree, t_lo: float, t_hi: float) -> Tree:
     hi = np.maximum(tree.start[:, 2], tree.end[:, 2]) + tree.radius_mm + 3.0
     keep = (hi >= t_lo) & (lo <= t_hi)
     return tree.subset(keep)
+
+
+SEGMENTS_PER_TREE = 10  # bronchopulmonary segments per lung
+SEGMENT_REACH = 0.6  # a segmental vessel runs this far from the hilum to its territory's centroid
+
+
+def _kmeans(pts: np.ndarray, k: int, rng: np.random.Generator, iters: int = 12) -> np.ndarray:
+    """Cluster labels of ``pts`` (N, 3) into ``k`` territories (plain Lloyd iterations)."""
+    centres = pts[rng.choice(len(pts), size=k, replace=False)]
+    for _ in range(iters):
+        lab = np.argmin(((pts[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        for j in range(k):
+            if np.any(lab == j):
+                centres[j] = pts[lab == j].mean(axis=0)
+    return lab
+
+
+def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> Tree:
+    """One vessel tree: straight segmental vessels from the hilum, each feeding a grown subtree.
+
+    Why: grown by recursive bisection alone, the thick branches stay within ~4 cm of the hilum
+    and run mostly along t, so no 2-4 mm vessel crosses the lung in a slice. Real hila send a
+    segmental artery and vein toward each of ~10 segments, a few cm straight, before they
+    branch: in a slice some run in-plane as the long lines radiating from the hilum.
+    Measured: a blinded ranking of three versions of one phantom against real slabs (4 sets,
+    lung vessels only) gave mean ranks 1.5 to this layout, 2.0 to bisection alone and 2.5 to
+    thicker segmental trunks reaching 75% of the way (they cross most slices as bright dots).
+    2.5-3.5 mm dots per 100 cm2 of lung: 3.7 on seed 3 (real slabs 2.3-3.2; bisection 1.9).
+    """
+    lab = _kmeans(targets, SEGMENTS_PER_TREE, rng)
+    parts = []
+    for j in range(SEGMENTS_PER_TREE):
+        pts = targets[lab == j]
+        if len(pts) < 3:
+            continue
+        c = pts.mean(axis=0)
+        end = root + SEGMENT_REACH * (c - root)
+        r = max(VESSEL_UNIT_MM * len(pts) ** VESSEL_EXPONENT, VESSEL_FLOOR_MM)
+        trunk = Tree(root[None].astype(np.float64), end[None].astype(np.float64), np.array([r]), np.array([0.84 * r]))
+        sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
+                        z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
+                        length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM)
+        parts += [trunk, sub]
+    return Tree.concat(parts)

@@ -97,7 +97,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
               rng: np.random.Generator, step_fraction: float = 0.42,
               min_radius_mm: float = 0.0, length_per_radius: float = 10.0,
               murray_exponent: float = 1.0 / 3.0, asym: float = 0.2, z_stretch: float = 1.0,
-              terminal_radius_mm: float = 0.0) -> Tree:
+              terminal_radius_mm: float = 0.0, taper: float = 0.84) -> Tree:
     """Grow one tree from ``root`` into the territory sampled by ``targets`` (M, 3).
 
     ``radius_unit_mm`` is the radius of a branch feeding one target; a branch feeding
@@ -111,6 +111,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
     with true Murray scaling the mid-size branches stay small (1-3 mm dots away from the
     hila, as in real lungs) while the last, tiniest branches, which stand for the whole
     unresolved capillary-side tree beyond them, stay just visible as faint lines.
+    ``taper``: radius at a branch's end over its start (vessels: about the larger daughter's).
     """
     r_floor = max(terminal_radius_mm, radius_unit_mm)
     tz = float(root_xyt[2])
@@ -147,7 +148,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         starts.append(start)
         ends.append(end)
         radii.append(r)
-        radii_end.append(r * 0.84)  # about the larger daughter's calibre
+        radii_end.append(r * taper)  # about the larger daughter's calibre
         d = vec / dist
         rel = pts - c
         perp = rel - np.outer(rel @ d, d)
