@@ -89,3 +89,21 @@ def test_cloth_folds_are_thin_sheets_in_the_air_over_the_body():
         assert gap_mm.max() < 50.0
         assert not ndimage.binary_opening(cloth, iterations=2).any()
     assert found >= 2
+
+
+def test_segmental_tree_radiates_straight_vessels_from_the_hilum():
+    """Each territory gets one straight vessel from the hilum 60% of the way to its centroid,
+    at the calibre law's radius; every other branch starts where another ends (one tree)."""
+    from mitsgan.data.phantom import trees as T
+
+    rng = np.random.default_rng(0)
+    root = np.array([-50.0, 0.0, 100.0])
+    targets = np.stack([rng.uniform(-140, -20, 2000), rng.uniform(-80, 80, 2000), rng.uniform(20, 240, 2000)], 1)
+    tree = T.segmental_tree(root, targets, np.random.default_rng(1))
+    from_root = np.flatnonzero(np.all(np.isclose(tree.start, root), axis=1))
+    trunks = from_root[tree.radius_mm[from_root] > T.VESSEL_FLOOR_MM]
+    assert len(trunks) == T.SEGMENTS_PER_TREE
+    reach = np.linalg.norm(tree.end[trunks] - root, axis=1)
+    assert np.median(reach) > 30.0 and reach.min() > 10.0  # mm: long straight vessels, not a tuft
+    ends = {tuple(np.round(e, 6)) for e in tree.end} | {tuple(np.round(root, 6))}
+    assert all(tuple(np.round(s, 6)) in ends for s in tree.start)

@@ -576,7 +576,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # --- HU per label (textures are added in 3-D later).
     table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
                       p.lung_hu, p.fat_hu + 5, p.blood_hu + 2, p.blood_hu, 45, -1000, 58, p.muscle_hu,
-                      120, 20, 85, 48, -20.0, -450.0], dtype=f32)
+                      120, 20, 85, 48, -20.0, -650.0], dtype=f32)
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)

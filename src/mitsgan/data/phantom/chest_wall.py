@@ -131,6 +131,15 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
 
     lab[body] = MUSCLE
     lab[body & (depth0 < d_fat0 - sup - plane)] = FAT
+    # Muscle bellies, not a ring: the deep layer is muscle in full only under the pectorals,
+    # the latissimus, the scapular muscles and the erector spinae; between them (the axilla,
+    # the flank behind the latissimus) little more than serratus and intercostals lies on the
+    # ribs and the rest is fat, continuous with the subcutaneous fat. As an even ring of
+    # muscle the wall read as "one uniform grey band" to every blinded reader.
+    g = np.maximum.reduce([_bump(ath, 0.8, 0.45), _bump(ath, 1.95, 0.38), _bump(ath, 2.45, 0.3),
+                           _bump(ath, np.pi, 0.45)])
+    belly = mus * (f32(0.3) + f32(0.7) * g)  # muscle thickness outward from the rib ring
+    lab[body & (depth0 >= d_fat0) & (depth0 < d_mus - belly)] = FAT
     # The plane under the superficial muscles: broken where they insert or thin out.
     brk = np.sin(4.0 * theta + f32(w.fat_bumps[2, 2]) + f32(0.015 * t)) > -0.45
     lab[body & (depth0 >= d_fat0 - plane) & (depth0 < d_fat0) & (sup > 3.5) & brk] = FAT
@@ -219,7 +228,7 @@ def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t
              + f32(0.5 * amp) * np.sin(f32(2.3 * order) * theta - f32(phase - 0.035 * t))
              + f32(1.2) * np.sin(f32(7.1 * order) * theta + f32(2.0 * phase + 0.06 * t)))
         d = np.maximum(d, f32(0.3))
-        half = f32(0.45) + f32(0.35) * np.sin(f32(3.7 * order) * theta + f32(phase - 0.04 * t))
+        half = f32(0.4) + f32(0.25) * np.sin(f32(3.7 * order) * theta + f32(phase - 0.04 * t))
         pieces = np.sin(f32(1.9 * order) * theta + f32(3.0 * phase + 0.03 * t)) > -0.35
         lab[air & (np.abs(out - d) < half) & (np.abs(theta) < f32(span)) & pieces] = CLOTH
 

@@ -223,7 +223,7 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     amp = np.zeros(256, dtype=f32)
     amp[[A.FAT, A.MED_FAT]] = 14.0
     amp[A.BREAST] = 45.0  # fibroglandular strands in fat
-    amp[A.CLOTH] = 100.0  # folds of cloth: uneven thickness and weave
+    amp[A.CLOTH] = 80.0  # folds of cloth: uneven thickness and weave
     amp[[A.MUSCLE, A.ESOPHAGUS]] = 7.0
     amp[[A.LIVER, A.SPLEEN, A.HEART]] = 5.0
     amp[A.TRABECULAR] = 45.0
