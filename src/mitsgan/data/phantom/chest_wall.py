@@ -191,12 +191,21 @@ def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen:
     for side in (-1.0, 1.0):
         xc = side * (p.body_half_width_mm * widen + w.arm_gap_mm + w.arm_a_mm)
         yc = w.arm_dy_mm
-        e = ((X - f32(xc)) / f32(w.arm_a_mm)) ** 2 + ((Y - f32(yc)) / f32(w.arm_b_mm)) ** 2
+        # Not a clean ellipse: a lumpy outline (muscle groups under the skin) and fat planes
+        # between deltoid/biceps/triceps; phases from the arm's own numbers (no new draws).
+        phi = np.arctan2(Y - f32(yc), X - f32(xc))
+        ph = w.arm_dy_mm * 0.37 + side
+        lump = (f32(1.0) + f32(0.06) * np.sin(f32(3.0) * phi + f32(ph)) + f32(0.035) * np.sin(f32(5.0) * phi - f32(2 * ph))
+                + f32(0.02) * np.sin(f32(9.0) * phi + f32(0.02 * t)))
+        e = (((X - f32(xc)) / f32(w.arm_a_mm)) ** 2 + ((Y - f32(yc)) / f32(w.arm_b_mm)) ** 2) / lump ** 2
         r = np.sqrt(e) * f32(min(w.arm_a_mm, w.arm_b_mm))  # ~ mm from the centre
         arm = (e < 1.0) & (lab == AIR)
         rin = min(w.arm_a_mm, w.arm_b_mm)
         lab[arm] = FAT
-        lab[arm & (r < rin - w.arm_fat_mm)] = MUSCLE
+        fat_here = f32(w.arm_fat_mm) * (f32(0.7) + f32(0.6) * (f32(0.5) + f32(0.5) * np.sin(f32(2.0) * phi + f32(3 * ph))))
+        lab[arm & (r < rin - fat_here)] = MUSCLE
+        planes = np.abs(np.sin(f32(1.5) * (phi - f32(ph)))) < f32(0.04) * f32(rin) / np.maximum(r, f32(4.0))
+        lab[arm & (r < rin - fat_here) & planes & (r > f32(w.humerus_mm + 2.0))] = FAT
         lab[arm & (r > rin - 1.8)] = SKIN
         hx, hy = xc - side * 4.0, yc + 4.0
         rh = np.sqrt((X - f32(hx)) ** 2 + (Y - f32(hy)) ** 2)
@@ -246,8 +255,15 @@ def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarra
     in_w = np.abs(X) < half_w
     pad_mm = 5.0 + 0.6 * p.table_gap_mm
     pad = in_w & (dy >= 0) & (dy < pad_mm)
-    shell = (np.abs(X) < half_w + 15.0) & (dy >= pad_mm) & (dy < pad_mm + 2.2)
-    for m, value in ((pad, -925.0), (shell, 260.0)):
+    # Couches differ: shell 2.6-4.6 mm thick and 200-330 HU, and on some models a fainter
+    # support layer under it (one perfectly thin line under every phantom was a reader's cue).
+    shell_mm = 2.2 + 0.2 * p.table_gap_mm
+    shell = (np.abs(X) < half_w + 15.0) & (dy >= pad_mm) & (dy < pad_mm + shell_mm)
+    layers = [(pad, -925.0), (shell, 200.0 + 13.0 * p.table_gap_mm)]
+    if p.table_gap_mm > 6.0:
+        dy2 = Y - f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm + pad_mm + 8.0 + 1.5 * p.table_gap_mm) + (X ** 2) / f32(2.0 * 1400.0)
+        layers.append(((np.abs(X) < half_w - 10.0) & (dy2 >= 0) & (dy2 < 2.0), -350.0))
+    for m, value in layers:
         m = m & (lab == AIR)
         hu[m] = value
         lab[m] = TABLE
