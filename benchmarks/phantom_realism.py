@@ -377,7 +377,8 @@ def markdown(rep: dict) -> str:
     geo = rep.get("lung_geometry") or {}
     if geo:
         keys = ("lung_area", "top30", "top70", "bottom", "width", "depth_over_width")
-        lines += ["## Lung geometry (phantoms at the carina, LIDC slabs' middle slice; fractions of the body's box)", "",
+        lines += ["## Lung geometry (phantoms at the carina, LIDC slabs' middle slice; "
+                  "fractions of the body's box)", "",
                   "| scan | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for name, g in geo.items():
             lines.append(f"| {name} | " + " | ".join(f"{g.get(k, float('nan')):.2f}" for k in keys) + " |")

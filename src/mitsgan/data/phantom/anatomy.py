@@ -227,7 +227,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # Main bronchi: the right one short and steep (~30 deg from the body axis), the left
         # one longer and flatter (~40 deg). Run out to the hila at ~60 deg (as they were), an
         # axial slice cut them as long dark bars, and the carina as one wide slot.
-        *_main_bronchi(p, (0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
+        *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
     ]
     p.hila = {
         "right_artery": (x_hr, hil_y, t_pa + 8.0),
@@ -239,7 +239,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     }
 
 
-def _main_bronchi(p: ChestParams, carina: tuple[float, float, float], x_hr: float, x_hl: float,
+def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
                   hil_y: float, r_right: float, r_left: float) -> list[Tube]:
     """The right and left main bronchi from the carina (the last two tubes of ``p.tubes``).
 

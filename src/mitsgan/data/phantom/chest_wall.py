@@ -195,14 +195,16 @@ def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen:
         # between deltoid/biceps/triceps; phases from the arm's own numbers (no new draws).
         phi = np.arctan2(Y - f32(yc), X - f32(xc))
         ph = w.arm_dy_mm * 0.37 + side
-        lump = (f32(1.0) + f32(0.06) * np.sin(f32(3.0) * phi + f32(ph)) + f32(0.035) * np.sin(f32(5.0) * phi - f32(2 * ph))
+        lump = (f32(1.0) + f32(0.06) * np.sin(f32(3.0) * phi + f32(ph))
+                + f32(0.035) * np.sin(f32(5.0) * phi - f32(2 * ph))
                 + f32(0.02) * np.sin(f32(9.0) * phi + f32(0.02 * t)))
         e = (((X - f32(xc)) / f32(w.arm_a_mm)) ** 2 + ((Y - f32(yc)) / f32(w.arm_b_mm)) ** 2) / lump ** 2
         r = np.sqrt(e) * f32(min(w.arm_a_mm, w.arm_b_mm))  # ~ mm from the centre
         arm = (e < 1.0) & (lab == AIR)
         rin = min(w.arm_a_mm, w.arm_b_mm)
         lab[arm] = FAT
-        fat_here = f32(w.arm_fat_mm) * (f32(0.7) + f32(0.6) * (f32(0.5) + f32(0.5) * np.sin(f32(2.0) * phi + f32(3 * ph))))
+        wave = f32(0.5) + f32(0.5) * np.sin(f32(2.0) * phi + f32(3 * ph))
+        fat_here = f32(w.arm_fat_mm) * (f32(0.7) + f32(0.6) * wave)
         lab[arm & (r < rin - fat_here)] = MUSCLE
         planes = np.abs(np.sin(f32(1.5) * (phi - f32(ph)))) < f32(0.04) * f32(rin) / np.maximum(r, f32(4.0))
         lab[arm & (r < rin - fat_here) & planes & (r > f32(w.humerus_mm + 2.0))] = FAT
@@ -243,10 +245,12 @@ def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t
 
 
 def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
-    """The scanner couch: a foam pad the patient lies on, over one curved carbon shell.
+    """The scanner couch: a foam pad the patient lies on, over a curved carbon shell.
 
     Real couches show one bright curved line (the shell) with a faint pad above it whose
-    edge shows only beside the body; a second thin line under the shell is a giveaway.
+    edge shows only beside the body. A bright second line right under the shell is a
+    giveaway; a faint, flatter support layer 1-3 cm below it is what some couches show
+    (the LIDC slabs), so patients with a higher couch gap get one.
     """
     # The back rests on the pad (soft_tissue flattens it along this curve).
     y_top = f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
@@ -261,7 +265,8 @@ def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarra
     shell = (np.abs(X) < half_w + 15.0) & (dy >= pad_mm) & (dy < pad_mm + shell_mm)
     layers = [(pad, -925.0), (shell, 200.0 + 13.0 * p.table_gap_mm)]
     if p.table_gap_mm > 6.0:
-        dy2 = Y - f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm + pad_mm + 8.0 + 1.5 * p.table_gap_mm) + (X ** 2) / f32(2.0 * 1400.0)
+        y2 = y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm + pad_mm + 8.0 + 1.5 * p.table_gap_mm
+        dy2 = Y - f32(y2) + (X ** 2) / f32(2.0 * 1400.0)
         layers.append(((np.abs(X) < half_w - 10.0) & (dy2 >= 0) & (dy2 < 2.0), -350.0))
     for m, value in layers:
         m = m & (lab == AIR)
