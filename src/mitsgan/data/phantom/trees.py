@@ -99,30 +99,22 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
     vessel_list, airway_list = [], []
     for side, sel in (("right", pts[:, 0] < 0), ("left", pts[:, 0] >= 0)):
         P = pts[sel]
-        # A calibre law (exponent VESSEL_EXPONENT) from ~6 mm lobar trunks: the mid-size (2-4 mm)
-        # vessels, which show as round dots wherever they cross the slice, stay few and
-        # near the hila; a floor of ~1 mm calibre keeps the terminal branches visible as
-        # the fine web of a real lung. Branch length is capped at VESSEL_LENGTH_PER_RADIUS
-        # radii, loosely: a tight cap (12, or real L/D ~3) leaves thin branches short of
-        # territories far from where they split off, and their last branches then run
-        # from near the hilum as long straight lines (a cloud of dots where they run
-        # up or down, a starburst where they run in-plane).
-        vessel = (VESSEL_TARGETS, VESSEL_UNIT_MM, VESSEL_EXPONENT, 0.0, VESSEL_FLOOR_MM, VESSEL_LENGTH_PER_RADIUS)
-        for kind, n, unit, expo, min_r, floor, lpr in (
-                ("artery", *vessel),
-                ("vein", *vessel),
-                ("bronchus", 300, 0.55, 1.0 / 3.0, AIRWAY_MIN_RADIUS_MM, 0.0, 10.0)):
-            idx = np.sort(rng.choice(len(P), size=min(n, len(P)), replace=False))
-            root = np.asarray(p.hila[f"{side}_{kind}"])
-            # Bronchi keep their calibre along a branch: tapered, each short segment with its
-            # wall read as one bead of a chain where a bronchus runs in the slice.
-            if kind == "bronchus":
-                tree = grow_tree(root, P[idx], unit, rng, min_radius_mm=min_r, murray_exponent=expo,
-                                 terminal_radius_mm=floor, length_per_radius=lpr, asym=0.2, taper=1.0)
-            else:
-                tree = segmental_tree(root, P[idx], rng)
-
-            (airway_list if kind == "bronchus" else vessel_list).append(tree)
+        # Vessels: segmental_tree (straight segmental vessels, then grown subtrees). In the
+        # subtrees a calibre law (exponent VESSEL_EXPONENT) keeps the mid-size (2-4 mm) vessels,
+        # which show as round dots wherever they cross the slice, few and near their roots;
+        # a floor of ~1 mm calibre keeps the terminal branches visible as the fine web of a
+        # real lung. Branch length is capped at VESSEL_LENGTH_PER_RADIUS radii, loosely: a
+        # tight cap (12, or real L/D ~3) leaves thin branches short of territories far from
+        # where they split off, and their last branches then run as long straight lines.
+        for kind in ("artery", "vein"):
+            idx = np.sort(rng.choice(len(P), size=min(VESSEL_TARGETS, len(P)), replace=False))
+            vessel_list.append(segmental_tree(np.asarray(p.hila[f"{side}_{kind}"]), P[idx], rng))
+        # Bronchi keep their calibre along a branch: tapered, each short segment with its
+        # wall read as one bead of a chain where a bronchus runs in the slice.
+        idx = np.sort(rng.choice(len(P), size=min(300, len(P)), replace=False))
+        airway_list.append(grow_tree(np.asarray(p.hila[f"{side}_bronchus"]), P[idx], 0.55, rng,
+                                     min_radius_mm=AIRWAY_MIN_RADIUS_MM, murray_exponent=1.0 / 3.0,
+                                     length_per_radius=10.0, asym=0.2, taper=1.0))
     vt = clip_tree(Tree.concat(vessel_list), t_lo, t_hi)
     at = clip_tree(Tree.concat(airway_list), t_lo, t_hi)
     vessels, _ = render_tree(vt, grid)
