@@ -31,14 +31,15 @@ LUNG_WINDOW = (-1350, 150)
 
 
 def real_slices() -> list[np.ndarray]:
-    from mitsgan.io import read_scan
+    """Three slices per real scan, read by the realism benchmark's loader (same folder)."""
+    from phantom_realism import real_scans
 
+    scans = real_scans()
     out = []
     for name in ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003"):
-        series = sorted(p for p in (SHARED / "lidc" / name).glob("*/*") if p.is_dir())[0]
-        hu = read_scan(series).hu
+        hu = scans[name].hu
         out += [hu[k] for k in (2, hu.shape[0] // 2, hu.shape[0] - 3)]
-    hu = read_scan(SHARED / "pyradiomics" / "lung1_image.nrrd").hu
+    hu = scans["lung1"].hu
     return out + [hu[k] for k in (8, 16, 24)]
 
 
