@@ -91,9 +91,9 @@ def test_cloth_folds_are_thin_sheets_in_the_air_over_the_body():
     assert found >= 2
 
 
-def test_segmental_tree_radiates_straight_vessels_from_the_hilum():
-    """Each territory gets one straight vessel from the hilum 60% of the way to its centroid,
-    at the calibre law's radius; every other branch starts where another ends (one tree)."""
+def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels():
+    """The thickest vessel leaves the hilum and tapers as the segmental vessels leave it in
+    turn (a lobar trunk); 2-4 mm vessels reach several cm into the lung; one connected tree."""
     from mitsgan.data.phantom import trees as T
 
     rng = np.random.default_rng(0)
@@ -101,9 +101,19 @@ def test_segmental_tree_radiates_straight_vessels_from_the_hilum():
     targets = np.stack([rng.uniform(-140, -20, 2000), rng.uniform(-80, 80, 2000), rng.uniform(20, 240, 2000)], 1)
     tree = T.segmental_tree(root, targets, np.random.default_rng(1))
     from_root = np.flatnonzero(np.all(np.isclose(tree.start, root), axis=1))
-    trunks = from_root[tree.radius_mm[from_root] > T.VESSEL_FLOOR_MM]
-    assert len(trunks) == T.SEGMENTS_PER_TREE
-    reach = np.linalg.norm(tree.end[trunks] - root, axis=1)
-    assert np.median(reach) > 30.0 and reach.min() > 10.0  # mm: long straight vessels, not a tuft
+    assert 1 <= len(from_root) <= T.SEGMENTS_PER_TREE
+    thickest = int(np.argmax(tree.radius_mm))
+    assert thickest in from_root and tree.radius_mm[thickest] > 2.5  # mm: a 5+ mm lobar vessel
+    # Follow the thickest child from the root: the calibre never grows along the trunk.
+    k, chain = thickest, [tree.radius_mm[thickest]]
+    while True:
+        kids = np.flatnonzero(np.all(np.isclose(tree.start, tree.end[k]), axis=1))
+        if not len(kids):
+            break
+        k = int(kids[np.argmax(tree.radius_mm[kids])])
+        chain.append(tree.radius_mm[k])
+    assert len(chain) >= 3 and np.all(np.diff(chain) <= 1e-9), chain
+    mid = tree.radius_mm >= 1.0
+    assert np.linalg.norm(tree.end[mid] - root, axis=1).max() > 60.0  # mm into the lung
     ends = {tuple(np.round(e, 6)) for e in tree.end} | {tuple(np.round(root, 6))}
     assert all(tuple(np.round(s, 6)) in ends for s in tree.start)

@@ -147,9 +147,15 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
         med_band_mm=u(8.0, 14.0),
         t_arch_mm=u(0.24, 0.30) * length,
         t_carina_mm=0.0,
-        heart_center=(u(22.0, 36.0), u(-3.0, 9.0), 0.0),  # Y: from the sternum-spine midpoint
-        heart_axes_mm=(u(44.0, 54.0), u(30.0, 37.0), u(44.0, 54.0)),
-        heart_angle_rad=u(0.45, 0.8),
+        # Y: the ellipse's front relative to the sternum's back; negative because its most
+        # anterior point lies left of the sternum, and the cavity's edge cuts it there.
+        heart_center=(u(18.0, 30.0), u(-12.0, -4.0), 0.0),
+        # Semi-axes: long (base to apex), short, cranio-caudal. An adult heart in axial
+        # section is ~12-14 cm across and ~9-11 cm deep (cardiothoracic ratio ~0.45); at
+        # 44-54 x 30-37 mm it was a thin leaf floating mid-chest, tied to the sternum by a
+        # pillar of fat: the first thing a reader saw in every slice below the carina.
+        heart_axes_mm=(u(60.0, 69.0), u(40.0, 47.0), u(44.0, 54.0)),
+        heart_angle_rad=u(0.3, 0.55),  # long axis from the X axis: wider than deep
         dome_right_t_mm=length - u(30.0, 45.0),
         dome_left_t_mm=0.0,
         lung_hu=u(-910.0, -880.0),
@@ -164,10 +170,17 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p.t_carina_mm = p.t_arch_mm + u(18.0, 26.0)
     p.dome_left_t_mm = p.dome_right_t_mm + u(8.0, 18.0)
     p.finish()
-    hx, hy_rel, _ = p.heart_center
-    # The heart sits between the sternum and the spine whatever the body's depth: a fixed Y
-    # would press it onto the sternum (or the spine) in a shallow (deep) chest.
-    hy = 0.5 * (p.y_sternum_mm + p.y_vert_mm - p.vert_radius_mm) + hy_rel
+    hx, gap, _ = p.heart_center
+    # The right ventricle lies against the back of the sternum and the left anterior chest
+    # wall (only a few mm of fat between): place the heart by its front, whatever the body's
+    # depth, and let it reach back to the left atrium in front of the oesophagus.
+    ha, hb, hc = p.heart_axes_mm
+    room = p.y_vert_mm - p.vert_radius_mm - (p.y_sternum_mm + 6.0 + gap)
+    # ... and fills ~90% of the room to the spine (a shallow chest gets a flatter heart).
+    cos2 = np.cos(p.heart_angle_rad) ** 2
+    hb = float(np.sqrt(max((0.45 * room) ** 2 - (ha * np.sin(p.heart_angle_rad)) ** 2, 0.0) / cos2))
+    p.heart_axes_mm = (ha, float(np.clip(hb, 0.6 * ha, p.heart_axes_mm[1])), hc)
+    hy = p.y_sternum_mm + 6.0 + gap + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
@@ -177,6 +190,12 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p.muscle_asym = u(-0.15, 0.15)
     p.cloth = CW.sample_cloth(rng)
     return p
+
+
+def heart_front_mm(axes_mm: tuple[float, float, float], angle_rad: float) -> float:
+    """How far the heart's ellipse reaches in front of its centre at its equator (mm)."""
+    ha, hb, _ = axes_mm
+    return float(np.hypot(ha * np.sin(angle_rad), hb * np.cos(angle_rad)))
 
 
 def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
@@ -373,7 +392,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     wobble = np.ones_like(th0)
     for k in range(p.body_harmonics.shape[0]):
         wobble += (f32(p.body_harmonics[k, 0]) * np.cos((k + 2) * th0)
-                   + f32(p.body_harmonics[k, 1]) * np.sin((k + 2) * np.abs(th0)))
+                   + f32(p.body_harmonics[k, 1]) * np.sin((k + 2) * np.abs(th0))
+                   # Odd in the angle: no chest is a mirror image (posture, handedness); a
+                   # symmetric outline was a blinded reader's cue. Fading toward the back,
+                   # which the couch flattens (and where the lungs' depth is measured).
+                   + f32(1.5 * p.body_harmonics[(k + 1) % 3, 1]) * np.sin((k + 2) * th0)
+                   * (f32(1.0) - np.abs(th0) / f32(np.pi)))
     rn = rn / wobble
     rn = np.maximum(rn, f32(1e-3))
     rho = np.sqrt(X * X + Y * Y)
@@ -503,6 +527,13 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
                 med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             blend = M.blend_add(blend, d, tube.radius_mm)
         inside = d < tube.radius_mm
+        if tube.label == AIRWAY_LUMEN and tube.a[2] < 0:
+            # The trachea is a horseshoe of cartilage closed behind by a flat membranous
+            # wall: a D, not the perfect black circle a reader named.
+            ay = M.axis_point(tube, t)[1]
+            inside &= Y - f32(ay) < f32(0.62 * tube.radius_mm)
+            d = np.where(Y - f32(ay) > 0.62 * tube.radius_mm,
+                         np.maximum(d, f32(tube.radius_mm) + (Y - f32(ay + 0.62 * tube.radius_mm))), d)
         if tube.label == AIRWAY_LUMEN:
             wall = 1.2 + 0.12 * tube.radius_mm
             airway_wall |= (d < tube.radius_mm + wall) & ~inside
@@ -522,9 +553,13 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         # The long axis runs from the base (right, back) to the apex (left, front): +xr points
         # to the apex. (Y is posterior, so the apex direction has a negative Y component.)
         c, s = np.cos(-p.heart_angle_rad), np.sin(-p.heart_angle_rad)
+        sq = np.sqrt(q)
+        # Above and below its equator the section shrinks toward the back, not the centre: the
+        # right ventricle stays on the chest wall (shrunk in place, a pillar of fat joined a
+        # small heart to the sternum in every slice away from the equator).
+        hy = hy - 0.85 * (1.0 - sq) * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
         xr = (X - f32(hx)) * f32(c) + (Y - f32(hy)) * f32(s)
         yr = -(X - f32(hx)) * f32(s) + (Y - f32(hy)) * f32(c)
-        sq = np.sqrt(q)
         # Not an ellipse: the outline's radius varies with direction (see heart.outline_scale).
         # Computed in a box around the heart only (the scale stays under 1.35): cost.
         reach = 1.35 * (max(ha, hb) * sq + 6.0)
@@ -550,6 +585,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             blend = M.blend_add(blend, d, float(np.sqrt(rr)) - M.BLEND_MARGIN_MM)
     if blend is not None:
         med |= cavity & M.blend_mask(blend)
+    med = cavity & M.close_gaps(med, X, Y, M.closing_radius_mm(p, t))
+    inset = M.hull_inset_mm(p, t)
+    if inset is not None:
+        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t))
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     t_dome_r = p.dome_right_t_mm + 55.0 * (((X + 50.0) / 95.0) ** 2 + ((Y - 5.0) / 85.0) ** 2)

@@ -11,6 +11,8 @@ patient's existing outline parameters, so every other number stays as it was).
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 f32 = np.float32
 
@@ -95,3 +97,99 @@ def blend_add(field: np.ndarray | None, d: np.ndarray, radius_mm: float) -> np.n
 def blend_mask(field: np.ndarray) -> np.ndarray:
     """Inside the smooth union: the level a lone vessel reaches ``BLEND_MARGIN_MM`` out."""
     return field > f32(np.exp(-BLEND_MARGIN_MM / BLEND_MM))
+
+
+def hull_inset_mm(p, t: float) -> float | None:
+    """How far inside its convex hull the upper mediastinum is filled at depth ``t`` (None: not).
+
+    Why: above the carina the mediastinum is one block of fat holding the aortic arch, the
+    SVC, the trachea and the oesophagus; the lungs touch only its outer faces. Drawn as tubes
+    with thin fat margins, the lung reached in between them and the arch read as a sausage
+    floating in the lung (a blinded reader's first cue in 10 of 12 pairs). The hull, inset a
+    few mm so the vessels still bulge out of it, is that block; it fades out just below the
+    carina, where the hila reach out into the lungs and a hull would swallow them.
+    """
+    dt = t - p.t_carina_mm
+    t_heart = p.heart_center[2] - 0.5 * p.heart_axes_mm[2]
+    if t >= t_heart:
+        return None
+    return HULL_INSET_MM + max(dt, 0.0) * 0.1
+
+
+def hull_band_mm(p, t: float) -> float:
+    """Half-width of the band round the midline whose hull is filled: narrower below the
+    carina, so the hila keep their lobulated outline and only the space between the
+    pulmonary trunk, the aorta and the bronchi fills."""
+    return 70.0 if t < p.t_carina_mm else 38.0
+
+
+HULL_INSET_MM = 4.0
+
+
+def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mid_mm: float = 70.0) -> np.ndarray:
+    """``med`` plus its convex hull near the midline, shrunk by ``inset_mm``."""
+    cols = np.flatnonzero(np.abs(X[0]) < mid_mm)
+    if cols.size < 3:
+        return med
+    sub = med[:, cols]
+    jj, ii = np.nonzero(sub)
+    if jj.size < 10:
+        return med
+    pts = np.stack([X[0, cols][ii], Y[jj, 0]], axis=1).astype(np.float64)
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        return med
+    rows = np.arange(jj.min(), jj.max() + 1)
+    qx = X[0, cols].astype(np.float64)[None, :]
+    qy = Y[rows, 0].astype(np.float64)[:, None]
+    inside = np.ones((rows.size, cols.size), dtype=bool)
+    for a, b, c in hull.equations:  # a x + b y + c <= 0 inside; (a, b) is a unit normal
+        inside &= a * qx + b * qy + c <= -inset_mm
+    out = med.copy()
+    out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] |= inside
+    return out
+
+
+def closing_radius_mm(p, t: float) -> float:
+    """How much of the gaps between the great vessels is filled with fat at depth ``t``.
+
+    Why: above the heart the mediastinum is one block of fat holding the aortic arch, the
+    SVC, the trachea and the pulmonary arteries; the lungs touch only its outer faces.
+    Drawn as tubes with thin fat margins, the lung reached in between them and the arch and
+    pulmonary arteries read as sausages floating in the lung (a blinded reader's first cue
+    in 10 of 12 pairs). Full closing (14 mm) down to just below the carina, fading to
+    nothing where the heart takes over (its own outline is already one block).
+    """
+    t_top_heart = p.heart_center[2] - p.heart_axes_mm[2]
+    t_full = p.t_carina_mm + 10.0
+    if t <= t_full:
+        return CLOSING_MM
+    if t >= t_top_heart + 15.0:
+        return 0.0
+    return CLOSING_MM * (t_top_heart + 15.0 - t) / max(t_top_heart + 15.0 - t_full, 1.0)
+
+
+CLOSING_MM = 25.0
+
+
+def close_gaps(med: np.ndarray, X: np.ndarray, Y: np.ndarray, radius_mm: float, mid_mm: float = 85.0) -> np.ndarray:
+    """Morphological closing of the mediastinal mask by a disc of ``radius_mm``, near the midline.
+
+    Distance transforms instead of a structuring element: the radius is in mm and the same
+    code runs on the full grid and on the coarse grid that shapes the vessel trees.
+    """
+    cols = np.flatnonzero(np.abs(X[0]) < mid_mm)
+    rows = np.flatnonzero(med[:, cols].any(axis=1)) if cols.size else cols
+    if radius_mm <= 0 or cols.size < 2 or rows.size < 2:
+        return med
+    pad = int(np.ceil(radius_mm / float(abs(Y[1, 0] - Y[0, 0])))) + 1
+    r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, med.shape[0])
+    box = (slice(r0, r1), slice(cols[0], cols[-1] + 1))
+    sampling = (float(abs(Y[1, 0] - Y[0, 0])), float(abs(X[0, 1] - X[0, 0])))
+    sub = np.pad(med[box], pad)  # room to grow: the box's edge must not stop the erosion
+    grown = ndimage.distance_transform_edt(~sub, sampling=sampling) <= radius_mm
+    closed = ndimage.distance_transform_edt(grown, sampling=sampling) > radius_mm
+    out = med.copy()
+    out[box] |= closed[pad:-pad, pad:-pad]
+    return out

@@ -147,7 +147,7 @@ def _kmeans(pts: np.ndarray, k: int, rng: np.random.Generator, iters: int = 12) 
 
 
 def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> Tree:
-    """One vessel tree: straight segmental vessels from the hilum, each feeding a grown subtree.
+    """One vessel tree: lobar trunks and straight segmental vessels, each feeding a grown subtree.
 
     Why: grown by recursive bisection alone, the thick branches stay within ~4 cm of the hilum
     and run mostly along t, so no 2-4 mm vessel crosses the lung in a slice. Real hila send a
@@ -160,19 +160,70 @@ def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generat
     Also tried: trunks 1.7x thicker at the hilum (a ring of bright dots round it) and a lobar
     level (3 lobar vessels, 4 segmental ones from each lobar end: 2.7 dots per 100 cm2); a second
     blinded ranking gave mean ranks 1.75 (this), 2.0 (bisection), 2.25 (lobar): not adopted.
+    Round 8: segments well below (above) the hilum now hang off one lower (upper) lobar trunk
+    that gives them off one after another (see _lobar_trunk), the others leave the hilum
+    directly. Round 5-8 mm vessels per 100 cm2 of lung on seed 3: 0.7 (real slabs 0-1.8;
+    all segmental vessels from the hilum: 0-0.3), 2.5-3.5 mm dots 2.4 (real 2.3-3.2).
     """
     lab = _kmeans(targets, SEGMENTS_PER_TREE, rng)
-    parts = []
-    for j in range(SEGMENTS_PER_TREE):
-        pts = targets[lab == j]
-        if len(pts) < 3:
+    groups = [targets[lab == j] for j in range(SEGMENTS_PER_TREE) if np.sum(lab == j) >= 3]
+    cents = np.array([g.mean(axis=0) for g in groups])
+    dt = cents[:, 2] - root[2]
+    parts, direct = [], np.ones(len(groups), dtype=bool)
+    for lobe in (dt > LOBAR_SPLIT_MM, dt < -LOBAR_SPLIT_MM):
+        members = np.flatnonzero(lobe)
+        if len(members) < 2:
             continue
-        c = pts.mean(axis=0)
-        end = root + SEGMENT_REACH * (c - root)
-        r = max(VESSEL_UNIT_MM * len(pts) ** VESSEL_EXPONENT, VESSEL_FLOOR_MM)
-        trunk = Tree(root[None].astype(np.float64), end[None].astype(np.float64), np.array([r]), np.array([0.84 * r]))
-        sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
-                        z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
-                        length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM)
-        parts += [trunk, sub]
+        direct[members] = False
+        parts += _lobar_trunk(root, [groups[m] for m in members], cents[members], rng)
+    for m in np.flatnonzero(direct):
+        parts += _segment(root, groups[m], rng)
     return Tree.concat(parts)
+
+
+LOBAR_SPLIT_MM = 15.0  # segments whose centroid lies this far below (above) the hilum share a lobar trunk
+LOBAR_REACH = 0.55  # the lobar trunk runs this far from the hilum to the lobe's centroid
+
+
+def _radius(n_targets: int) -> float:
+    return max(VESSEL_UNIT_MM * n_targets ** VESSEL_EXPONENT, VESSEL_FLOOR_MM)
+
+
+def _segment(start: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> list[Tree]:
+    """A straight segmental vessel from ``start`` part of the way to its territory, then a grown subtree."""
+    end = start + SEGMENT_REACH * (pts.mean(axis=0) - start)
+    r = _radius(len(pts))
+    trunk = Tree(start[None].astype(np.float64), end[None].astype(np.float64), np.array([r]), np.array([0.84 * r]))
+    sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
+                    z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
+                    length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM)
+    return [trunk, sub]
+
+
+def _lobar_trunk(root: np.ndarray, groups: list[np.ndarray], cents: np.ndarray,
+                 rng: np.random.Generator) -> list[Tree]:
+    """One thick lobar vessel from the hilum toward its lobe; the segmental vessels leave it in turn.
+
+    Why: with every segmental vessel leaving one hilar point, the slices just above and
+    below the hilum cut ten 3 mm vessels side by side, a cluster of bright dots, and no
+    vessel thicker than ~3.5 mm entered the lung (real slabs: 1.6-1.8 round 5-8 mm vessels
+    per 100 cm2 of lung, the phantom 0-0.3). A real lower-lobe artery descends as one
+    ~7-9 mm trunk and gives off its segmental arteries one after another; so does the vein.
+    """
+    n = np.array([len(g) for g in groups])
+    lobe_c = (cents * n[:, None]).sum(axis=0) / n.sum()
+    v = lobe_c - root
+    axis = LOBAR_REACH * v
+    # Where each segmental vessel leaves: its centroid's projection on the lobe's direction.
+    s = np.clip(((cents - root) @ v) / max(float(v @ v), 1e-6), 0.25, 1.0)
+    order = np.argsort(s, kind="stable")
+    parts, start, left = [], root.astype(np.float64), int(n.sum())
+    for k in order:
+        stop = root + s[k] * axis
+        if float(np.linalg.norm(stop - start)) > 1.0:
+            r0, r1 = _radius(left), _radius(max(left - int(n[k]), 1))
+            parts.append(Tree(start[None], stop[None].astype(np.float64), np.array([r0]), np.array([max(r1, 0.84 * r0)])))
+            start = stop.astype(np.float64)
+        parts += _segment(start, groups[k], rng)
+        left -= int(n[k])
+    return parts
