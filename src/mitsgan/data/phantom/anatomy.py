@@ -242,6 +242,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
         Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
+        # Azygos vein: up the right front of the spine, then arching forward over the right
+        # main bronchus into the back of the SVC. It fills the right side of the posterior
+        # mediastinum; without it the right lung reached in behind the trachea. Sizes from
+        # the numbers above (no extra random draws).
+        *_azygos(p, (x_svc, y_svc), t_car, bottom, 0.42 * r_da),
         Tube((0.0, y_tr, top), (0.0, y_tr, t_car), u(8.5, 10.0), AIRWAY_LUMEN, -1000.0, 3.0),
         # Main bronchi: the right one short and steep (~30 deg from the body axis), the left
         # one longer and flatter (~40 deg). Run out to the hila at ~60 deg (as they were), an
@@ -270,6 +275,16 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
     left = (0.55 * x_hl, hil_y + 6.0, t0 + 36.0)
     return [Tube((x0 - 0.8 * r_right, y0, t0), right, r_right, AIRWAY_LUMEN, -1000.0, 2.0),
             Tube((x0 + 0.8 * r_left, y0, t0), left, r_left, AIRWAY_LUMEN, -1000.0, 2.0)]
+
+
+def _azygos(p: ChestParams, svc_xy: tuple[float, float], t_car: float, bottom: float,
+            radius_mm: float) -> list[Tube]:
+    """The azygos vein as two tubes: ascending beside the spine, then its arch into the SVC."""
+    yv, rv = p.y_vert_mm, p.vert_radius_mm
+    side = (-0.62 * rv, yv - 0.62 * rv)
+    knee = (side[0] - 3.0, side[1] - 4.0, t_car - 6.0)
+    return [Tube((side[0], side[1], bottom), knee, radius_mm, VESSEL, p.blood_hu, 2.0),
+            Tube(knee, (svc_xy[0] + 3.0, svc_xy[1] + 5.0, t_car - 12.0), 1.2 * radius_mm, VESSEL, p.blood_hu, 2.0)]
 
 
 def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
@@ -308,6 +323,21 @@ def _drop_mediastinal_pockets(lung: np.ndarray, X: np.ndarray, Y: np.ndarray,
     return lung & ~np.isin(comp, drop) if drop.size else lung
 
 
+VB_WIDE, VB_DEEP = 1.12, 0.9  # thoracic vertebral bodies are wider than deep
+
+
+def _vertebral_body(X: np.ndarray, Y: np.ndarray, yv: float, rv: float) -> tuple[np.ndarray, np.ndarray]:
+    """(body, marrow) masks: wider than deep, its back face hollowed round the spinal canal.
+
+    A disc of radius ``rv`` (as it was) read as "a simple bright circle" to a blinded reader.
+    """
+    def inside(shrink: float) -> np.ndarray:
+        e = (X / f32(VB_WIDE * rv - shrink)) ** 2 + ((Y - f32(yv)) / f32(VB_DEEP * rv - shrink)) ** 2
+        back = Y - f32(yv) < f32(0.62 * rv - shrink) + f32(0.25 / rv) * X * X
+        return (e < 1.0) & back
+    return inside(0.0), inside(1.6)
+
+
 def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) -> np.ndarray:
     """Soft tissue the lungs cannot enter around the spine.
 
@@ -316,7 +346,7 @@ def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) 
     behind it toward the costovertebral joints, and meet the wider posterior elements
     (pedicles, transverse processes, rib necks) further back: a rounded, waisted outline.
     """
-    body = X * X + (Y - f32(yv)) ** 2 < f32(rv + 3.5) ** 2
+    body = (X / f32(VB_WIDE * rv + 3.5)) ** 2 + ((Y - f32(yv)) / f32(VB_DEEP * rv + 3.5)) ** 2 < 1.0
     post = (X / f32(rv + 9.0)) ** 2 + ((Y - f32(yc + 4.0)) / f32(18.0)) ** 2 < 1.0
     # Fill the waist's deepest part so the lung does not pinch to a point between them.
     neck = (np.abs(X) < f32(0.8 * rv)) & (Y > f32(yv)) & (Y < f32(yc + 4.0))
@@ -480,17 +510,16 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # --- spine: vertebral body (or disc), canal, arch, spinous and transverse processes.
     yv, rv, yc = p.y_vert_mm, p.vert_radius_mm, p.y_canal_mm
     phase = ((t - p.vert_phase_mm) / p.vert_pitch_mm) % 1.0
-    rvb = np.sqrt(X * X + (Y - f32(yv)) ** 2)
     rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
     spine_block = _spine_block(X, Y, yv, rv, yc)
     cavity &= ~spine_block
     lab[spine_block & body & (lab != CORTICAL) & (lab != TRABECULAR)] = MUSCLE
-    vb = rvb < rv
+    vb, vb_core = _vertebral_body(X, Y, yv, rv)
     if phase < 0.17:
         lab[vb] = DISC
     else:
         lab[vb] = TRABECULAR
-        lab[vb & (rvb > rv - 1.6)] = CORTICAL
+        lab[vb & ~vb_core] = CORTICAL
     arch = (rcn >= 7.5) & (rcn < 10.5) & (Y > yc - 3.0) & (0.2 < phase < 0.9)
     ped = (np.abs(X) > 6.0) & (np.abs(X) < 10.0) & (Y > yv) & (Y < yc) & (0.3 < phase < 0.7)
     spin = (np.abs(X) < 2.5) & (Y > yc + 9.0) & (Y < yc + 30.0) & (0.5 < phase < 0.9)

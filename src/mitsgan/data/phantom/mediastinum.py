@@ -106,14 +106,14 @@ def hull_inset_mm(p, t: float) -> float | None:
     SVC, the trachea and the oesophagus; the lungs touch only its outer faces. Drawn as tubes
     with thin fat margins, the lung reached in between them and the arch read as a sausage
     floating in the lung (a blinded reader's first cue in 10 of 12 pairs). The hull, inset a
-    few mm so the vessels still bulge out of it, is that block; it fades out just below the
-    carina, where the hila reach out into the lungs and a hull would swallow them.
+    few mm so the vessels still bulge out of it, is that block. Below the carina it is kept
+    to a narrow band (see hull_band_mm) and stops at the heart's top: lower down, the
+    right lung's edge runs from the right atrium back into the azygo-oesophageal recess,
+    a concave curve that a hull drew as one straight line.
     """
-    dt = t - p.t_carina_mm
-    t_heart = p.heart_center[2] - 0.5 * p.heart_axes_mm[2]
-    if t >= t_heart:
+    if t >= p.heart_center[2] - p.heart_axes_mm[2]:
         return None
-    return HULL_INSET_MM + max(dt, 0.0) * 0.1
+    return HULL_INSET_MM
 
 
 def hull_band_mm(p, t: float) -> float:
@@ -123,7 +123,7 @@ def hull_band_mm(p, t: float) -> float:
     return 70.0 if t < p.t_carina_mm else 38.0
 
 
-HULL_INSET_MM = 4.0
+HULL_INSET_MM = 8.0
 
 
 def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mid_mm: float = 70.0) -> np.ndarray:
