@@ -416,7 +416,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
     # A near-ellipse in front and at the sides (real chests have convex flanks, a larger
     # exponent reads as a box), squarer at the back where the patient lies on the couch.
-    n = np.where(Y < 0, f32(2.25 + 0.25 * (p.body_exponent - 2.0)), f32(p.body_exponent + 0.7))
+    n = np.where(Y < 0, f32(2.25 + 0.25 * (p.body_exponent - 2.0)), f32(p.body_exponent + 0.35))
     rn = ((np.abs(X) / f32(a)) ** n + (np.abs(Y) / b) ** n) ** (1.0 / n)
     th0 = np.arctan2(X, -Y)
     wobble = np.ones_like(th0)
@@ -474,7 +474,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     d_cav = d_mus + f32(p.ring_mm)
 
     cavity = depth >= d_cav
-    body, depth_skin = CW.soft_tissue(p, p.wall, X, Y, t, depth, theta, d_fat, d_mus, mus, shoulder, upper, lab)
+    body, depth_skin, belly = CW.soft_tissue(p, p.wall, X, Y, t, depth, theta, d_fat, d_mus, mus, shoulder, upper, lab)
 
     # --- rib ring: ribs descend toward the front; costal cartilage near the sternum.
     ring = body & (depth >= d_mus) & ~cavity
@@ -490,6 +490,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     shell = (1.0 - 1.1 / min(p.rib_half_thick_mm, p.rib_half_height_mm)) ** 2
     cart = rib & (ant > 0.74)
     bone = rib & ~cart
+    # Between the ribs only the intercostal muscles (a few mm, on the pleural side): where
+    # no muscle belly lies on the ribs, fat reaches down between them and each rib shows as
+    # its own bright oval. A full ring of muscle round the cavity hid the ribs in one even
+    # band, a cue every blinded reader named.
+    lab[ring & ~rib & (v < f32(0.55 * p.ring_mm)) & (belly < f32(0.45) * mus)] = FAT
     lab[bone] = TRABECULAR
     lab[bone & (e2 > shell)] = CORTICAL
     lab[cart] = CARTILAGE

@@ -95,11 +95,12 @@ def y_back_mm(p, w: WallParams) -> float:
 
 def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0: np.ndarray,
                 theta: np.ndarray, d_fat0: np.ndarray, d_mus: np.ndarray, mus: np.ndarray,
-                shoulder: np.ndarray, upper: float, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                shoulder: np.ndarray, upper: float, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label skin, fat, muscle groups, fat planes, breasts and scapulae outside the rib ring.
 
-    Returns ``(body, depth_skin)``: the body mask and the depth (mm) below the actual skin,
-    for the anti-aliased outline. Everything deeper than ``d_mus`` is left to the caller.
+    Returns ``(body, depth_skin, belly)``: the body mask, the depth (mm) below the actual skin
+    (for the anti-aliased outline) and the deep muscle's thickness (mm) outward from the rib
+    ring (where it is thin, fat comes down between the ribs). Everything deeper than ``d_mus`` is left to the caller.
     """
     ath = np.abs(theta)
     # Superficial muscles outside the reference fat: pectoralis major (front, bigger
@@ -145,7 +146,7 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     # evenly spaced concentric bands, a blinded reader's first cue for the chest wall.
     lens = (f32(1.0) + f32(0.45) * np.sin(f32(6.0) * theta + f32(w.fat_bumps[0, 2] + 0.021 * t))
             + f32(0.25) * np.sin(f32(11.0) * theta + f32(w.fat_bumps[3, 2] - 0.033 * t)))
-    belly = mus * (f32(0.3) + f32(0.7) * g) * np.clip(lens, f32(0.35), f32(1.6))
+    belly = mus * (f32(0.22) + f32(0.6) * g) * np.clip(lens, f32(0.35), f32(1.6))
     lab[body & (depth0 >= d_fat0) & (depth0 < d_mus - belly)] = FAT
     # The plane under the superficial muscles: broken where they insert or thin out.
     brk = np.sin(4.0 * theta + f32(w.fat_bumps[2, 2]) + f32(0.015 * t)) > -0.45
@@ -181,7 +182,7 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
         scap = body & on & (np.abs(sd) < half)
         lab[scap] = CORTICAL
         lab[scap & (np.abs(sd) < half - 1.4)] = TRABECULAR
-    return body, depth_skin
+    return body, depth_skin, belly
 
 
 def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen: float,
