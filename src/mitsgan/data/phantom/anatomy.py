@@ -209,7 +209,9 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     r_aa, r_da = u(13.0, 17.0), u(10.5, 13.5)
     x_aa, y_aa = u(-16.0, -8.0), p.y_sternum_mm + u(32.0, 42.0)
     x_da, y_da = u(18.0, 26.0), front - u(2.0, 8.0)
-    y_tr = front - u(16.0, 22.0)
+    # The trachea lies ~2.5-3 cm in front of the spine, the oesophagus between them: on the
+    # spine (16-22 mm) the carina sat in a block of tissue with no lung behind it.
+    y_tr = front - u(16.0, 22.0) - 8.0
     x_es, y_es = u(4.0, 10.0), front - 6.0
     x_svc, y_svc = x_aa - r_aa - u(9.0, 13.0), y_aa + u(2.0, 8.0)
     t_pa = t_car + u(8.0, 14.0)
@@ -271,8 +273,11 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
     point, they would share a lumen for the first centimetre, one wide slot.
     """
     x0, y0, t0 = carina
-    right = (0.33 * x_hr, hil_y + 6.0, t0 + 26.0)
-    left = (0.55 * x_hl, hil_y + 6.0, t0 + 36.0)
+    # Not mirror images: the right one short, wide and steep (~30 deg from the trachea's
+    # axis), the left one longer and flatter (~50 deg). Symmetric, they were "two identical
+    # round holes side by side" to a blinded reader.
+    right = (0.3 * x_hr, hil_y + 6.0, t0 + 28.0)
+    left = (0.72 * x_hl, hil_y + 6.0, t0 + 30.0)
     return [Tube((x0 - 0.8 * r_right, y0, t0), right, r_right, AIRWAY_LUMEN, -1000.0, 2.0),
             Tube((x0 + 0.8 * r_left, y0, t0), left, r_left, AIRWAY_LUMEN, -1000.0, 2.0)]
 
@@ -561,7 +566,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
                 med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             blend = M.blend_add(blend, d, tube.radius_mm)
         inside = d < tube.radius_mm
-        if tube.label == AIRWAY_LUMEN and tube.a[2] < 0:
+        if tube.label == AIRWAY_LUMEN and tube.a[2] < 0:  # the trachea: the one airway from above the apex
             # The trachea is a horseshoe of cartilage closed behind by a flat membranous
             # wall: a D, not the perfect black circle a reader named.
             ay = M.axis_point(tube, t)[1]
@@ -622,7 +627,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     med = cavity & M.close_gaps(med, X, Y, M.closing_radius_mm(p, t))
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
-        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t))
+        y_trachea = p.tubes[-3].a[1]  # the trachea is the tube before the two main bronchi
+        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), right_back_mm=y_trachea)
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of

@@ -126,8 +126,15 @@ def hull_band_mm(p, t: float) -> float:
 HULL_INSET_MM = 8.0
 
 
-def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mid_mm: float = 70.0) -> np.ndarray:
-    """``med`` plus its convex hull near the midline, shrunk by ``inset_mm``."""
+def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mid_mm: float = 70.0,
+              right_back_mm: float | None = None) -> np.ndarray:
+    """``med`` plus its convex hull near the midline, shrunk by ``inset_mm``.
+
+    ``right_back_mm``: on the patient's right the hull is filled only in front of this Y (the
+    trachea's axis): behind the trachea the right lung reaches in toward the oesophagus and
+    the azygos (the retrotracheal and azygo-oesophageal recesses); filled, the mediastinum
+    was one block from sternum to spine.
+    """
     cols = np.flatnonzero(np.abs(X[0]) < mid_mm)
     if cols.size < 3:
         return med
@@ -146,6 +153,8 @@ def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mi
     inside = np.ones((rows.size, cols.size), dtype=bool)
     for a, b, c in hull.equations:  # a x + b y + c <= 0 inside; (a, b) is a unit normal
         inside &= a * qx + b * qy + c <= -inset_mm
+    if right_back_mm is not None:
+        inside &= (qx >= 0) | (qy < right_back_mm)
     out = med.copy()
     out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] |= inside
     return out

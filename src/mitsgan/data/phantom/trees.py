@@ -45,6 +45,9 @@ VESSEL_TARGETS = 3000
 # real slabs have 2.3-3.2 in all). At 0.55 mm they read as faint lines and dots; 0.62 with
 # 3000 targets (round 7) keeps the dot count (see VESSEL_TARGETS).
 VESSEL_FLOOR_MM = 0.62
+# Round 8 (negative results, with slice-thickness rendering): 1800 targets gave fewer, longer
+# lines but a lung sparser than the real slabs (2.5-3.5 mm dots 1.6 per 100 cm2); a 0.72 mm
+# floor a denser, brighter web but 5.9 such dots (real 2.3-3.2). Neither adopted.
 # Quantile of the territory where a vessel splits (0.5: two equal halves; drawn in
 # [VESSEL_ASYM, 0.5]). More lopsided splits (0.1) were tried for a monopodial look: they
 # do not thin out the mid-size vessels (the calibre exponent does) and they bunch the
@@ -165,6 +168,9 @@ def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generat
     directly. Round 5-8 mm vessels per 100 cm2 of lung on seed 3: 0.7 (real slabs 0-1.8;
     all segmental vessels from the hilum: 0-0.3), 2.5-3.5 mm dots 2.4 (real 2.3-3.2).
     """
+    # Round 8 (negative result): clustering the segments in a space squashed 2x along t (so
+    # more segmental vessels fan out in the slice) left the lung no less speckled and halved
+    # the 2.5-3.5 mm dots (1.5 per 100 cm2 on seed 3; real slabs 2.3-3.2).
     lab = _kmeans(targets, SEGMENTS_PER_TREE, rng)
     groups = [targets[lab == j] for j in range(SEGMENTS_PER_TREE) if np.sum(lab == j) >= 3]
     cents = np.array([g.mean(axis=0) for g in groups])
@@ -222,7 +228,8 @@ def _lobar_trunk(root: np.ndarray, groups: list[np.ndarray], cents: np.ndarray,
         stop = root + s[k] * axis
         if float(np.linalg.norm(stop - start)) > 1.0:
             r0, r1 = _radius(left), _radius(max(left - int(n[k]), 1))
-            parts.append(Tree(start[None], stop[None].astype(np.float64), np.array([r0]), np.array([max(r1, 0.84 * r0)])))
+            parts.append(Tree(start[None], stop[None].astype(np.float64), np.array([r0]),
+                              np.array([max(r1, 0.84 * r0)])))
             start = stop.astype(np.float64)
         parts += _segment(start, groups[k], rng)
         left -= int(n[k])
