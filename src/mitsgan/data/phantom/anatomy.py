@@ -463,6 +463,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
            - f32(p.muscle_mm * 0.7) * np.exp(-((theta / 0.25) ** 2)))
     # Shoulder girdle: thick muscles around the scapulae at the upper, posterolateral chest.
     shoulder = f32(p.shoulder_mm * upper) * np.exp(-(((np.abs(theta) - 2.2) / 0.38) ** 2))
+    # Round the scapula the wall is mostly muscle (3-5 cm in the LIDC slabs) under a thin fat
+    # layer: half the subcutaneous fat there becomes muscle (same total, the lungs stay put).
+    # With thick fat over a thin muscle band the upper back read as "one flat grey band".
+    shift = fat * f32(0.5 * upper) * np.exp(-(((np.abs(theta) - 2.25) / 0.45) ** 2))
+    fat = fat - shift
+    shoulder = shoulder + shift
     mus = mus + shoulder
     # Front corners: the costal arcs are rounder than the skin (muscle fills the corner, by
     # the superellipse's bulge over the ellipse), so the lungs' fronts slope back laterally.

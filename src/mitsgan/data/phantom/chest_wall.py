@@ -146,7 +146,12 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     # evenly spaced concentric bands, a blinded reader's first cue for the chest wall.
     lens = (f32(1.0) + f32(0.45) * np.sin(f32(6.0) * theta + f32(w.fat_bumps[0, 2] + 0.021 * t))
             + f32(0.25) * np.sin(f32(11.0) * theta + f32(w.fat_bumps[3, 2] - 0.033 * t)))
-    belly = mus * (f32(0.22) + f32(0.6) * g) * np.clip(lens, f32(0.35), f32(1.6))
+    # The scapular muscles (subscapularis, infraspinatus, teres) and the erector spinae are
+    # muscle through and through: thinned like the rest, the upper posterolateral wall was
+    # mostly fat, where real ones show 3-5 cm of muscle round the scapula.
+    back = np.clip((ath - f32(2.5)) / f32(0.4), 0.0, 1.0)
+    lens = np.clip(lens, f32(0.35) + f32(0.45) * back, f32(1.6))
+    belly = (mus - shoulder) * (f32(0.22) + f32(0.6) * g) * lens + shoulder
     lab[body & (depth0 >= d_fat0) & (depth0 < d_mus - belly)] = FAT
     # The plane under the superficial muscles: broken where they insert or thin out.
     brk = np.sin(4.0 * theta + f32(w.fat_bumps[2, 2]) + f32(0.015 * t)) > -0.45
