@@ -224,7 +224,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     t_root = ht - p.heart_axes_mm[2] * 0.8
     p.tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_arch), r_aa, VESSEL, blood),
-        Tube((x_aa, y_aa, t_arch), (x_da, y_da, t_arch), r_aa * 0.92, VESSEL, blood),
+        # The arch bends round the left of the trachea (one straight tube from the ascending to
+        # the descending aorta ran through it once the trachea sat where it belongs).
+        Tube((x_aa, y_aa, t_arch), (x_da + 2.0, y_tr - 4.0, t_arch), r_aa * 0.92, VESSEL, blood),
+        Tube((x_da + 2.0, y_tr - 4.0, t_arch), (x_da, y_da, t_arch), r_aa * 0.9, VESSEL, blood),
         Tube((x_da, y_da, t_arch), (x_da - 2.0, y_da + 3.0, bottom), r_da, VESSEL, blood),
         Tube((x_svc, y_svc, top), (x_svc, y_svc, t_root - 5.0), u(8.0, 10.5), VESSEL, blood),
         Tube((x_aa + 6.0, y_aa - 4.0, t_arch), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), VESSEL, blood),
@@ -634,7 +637,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
         y_trachea = p.tubes[-3].a[1]  # the trachea is the tube before the two main bronchi
-        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), right_back_mm=y_trachea)
+        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=y_trachea)
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of

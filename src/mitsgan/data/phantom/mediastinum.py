@@ -48,7 +48,7 @@ def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarra
     # Behind the heart the lungs reach in front of the spine (the azygo-oesophageal
     # recess on the right, the aorta's own margin on the left): the wedge narrows again
     # there, so its edges are concave curves instead of one straight column to the spine.
-    recess = f32(1.0) - f32(0.45) * taper ** 4
+    recess = f32(1.0) - f32(0.7) * taper ** 3
     dx = X - centre
     inside = np.where(dx < 0, -dx < half * (1.0 + wob_r) * recess, dx < half * (1.0 + wob_l) * recess)
     return inside & (Y > p.y_sternum_mm) & (Y < y_vert)
@@ -127,13 +127,14 @@ HULL_INSET_MM = 8.0
 
 
 def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mid_mm: float = 70.0,
-              right_back_mm: float | None = None) -> np.ndarray:
+              back_mm: float | None = None) -> np.ndarray:
     """``med`` plus its convex hull near the midline, shrunk by ``inset_mm``.
 
-    ``right_back_mm``: on the patient's right the hull is filled only in front of this Y (the
-    trachea's axis): behind the trachea the right lung reaches in toward the oesophagus and
-    the azygos (the retrotracheal and azygo-oesophageal recesses); filled, the mediastinum
-    was one block from sternum to spine.
+    ``back_mm``: the hull is filled only in front of this Y (the trachea's axis): behind the
+    trachea the lungs reach in toward the oesophagus, the azygos and the descending aorta
+    (the retrotracheal and azygo-oesophageal recesses). Filled, the mediastinum was one
+    straight band from sternum to spine with the trachea in its middle (a blinded reader's
+    first cue); only the right side left open, still "a vertical band".
     """
     cols = np.flatnonzero(np.abs(X[0]) < mid_mm)
     if cols.size < 3:
@@ -153,8 +154,8 @@ def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mi
     inside = np.ones((rows.size, cols.size), dtype=bool)
     for a, b, c in hull.equations:  # a x + b y + c <= 0 inside; (a, b) is a unit normal
         inside &= a * qx + b * qy + c <= -inset_mm
-    if right_back_mm is not None:
-        inside &= (qx >= 0) | (qy < right_back_mm)
+    if back_mm is not None:
+        inside &= qy < back_mm
     out = med.copy()
     out[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] |= inside
     return out
@@ -167,7 +168,7 @@ def closing_radius_mm(p, t: float) -> float:
     SVC, the trachea and the pulmonary arteries; the lungs touch only its outer faces.
     Drawn as tubes with thin fat margins, the lung reached in between them and the arch and
     pulmonary arteries read as sausages floating in the lung (a blinded reader's first cue
-    in 10 of 12 pairs). Full closing (14 mm) down to just below the carina, fading to
+    in 10 of 12 pairs). Full closing (CLOSING_MM) down to just below the carina, fading to
     nothing where the heart takes over (its own outline is already one block).
     """
     t_top_heart = p.heart_center[2] - p.heart_axes_mm[2]
@@ -179,7 +180,7 @@ def closing_radius_mm(p, t: float) -> float:
     return CLOSING_MM * (t_top_heart + 15.0 - t) / max(t_top_heart + 15.0 - t_full, 1.0)
 
 
-CLOSING_MM = 25.0
+CLOSING_MM = 12.0
 
 
 def close_gaps(med: np.ndarray, X: np.ndarray, Y: np.ndarray, radius_mm: float, mid_mm: float = 85.0) -> np.ndarray:
