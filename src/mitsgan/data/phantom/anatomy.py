@@ -311,6 +311,28 @@ def _heart_phases(p: ChestParams) -> tuple[float, float, float]:
     return float(h[3] * 100.0), float(h[5] * 100.0 + 2.0), float(h[7] * 100.0 + 4.0)
 
 
+def _wedge_back_mm(p: ChestParams, t: float) -> float:
+    """How far back the central wedge of mediastinal fat reaches at depth ``t`` (Y, mm).
+
+    Below the heart's equator the heart's section shrinks toward the chest wall, and behind
+    it the lower lobes meet in front of the spine round the oesophagus and the aorta (tubes,
+    drawn on their own). Down to the spine, the wedge joined the heart to the spine by a
+    straight bar: "a heart on a stalk" to a blinded reader.
+    """
+    y_spine = p.y_vert_mm
+    hx, hy, ht = p.heart_center
+    if t <= ht:
+        return y_spine
+    hc_eff = max(p.heart_axes_mm[2], p.dome_left_t_mm + 25.0 - ht)
+    q = 1.0 - ((t - ht) / hc_eff) ** 2
+    if q <= 0:
+        return y_spine
+    sq = float(np.sqrt(q))
+    front = heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
+    y_heart_back = hy - 0.85 * (1.0 - sq) * front + front * sq
+    return min(y_spine, y_heart_back + 4.0)
+
+
 def _drop_mediastinal_pockets(lung: np.ndarray, X: np.ndarray, Y: np.ndarray,
                               max_area_mm2: float = 300.0, mid_mm: float = 35.0) -> np.ndarray:
     """Lung minus small islands near the midline (given back to the mediastinum).
@@ -554,7 +576,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
 
     # --- mediastinum: a central wedge with curved edges (see :mod:`mediastinum`) plus
     # every tube and the heart with a fat margin.
-    med = cavity & M.wedge(p, X, Y, t, yv)
+    med = cavity & M.wedge(p, X, Y, t, yv) & (Y < f32(_wedge_back_mm(p, t)))
     organ_lab = np.zeros(shape, dtype=np.uint8)
     organ_hu = np.zeros(shape, dtype=f32)
     airway_wall = np.zeros(shape, dtype=bool)
@@ -643,10 +665,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of
     # liver in the lung beside the heart, "a perfectly round sphere" to a blinded reader.
     # The right dome peaks at mid-clavicular depth, away from the heart's border, and both
-    # have a lobulated, oval section (phases from the patient's numbers: no new draws).
+    # have a lobulated, oval section (phases from the patient's numbers: no new draws). Wide and
+    # flat-topped: a dome rising 55 mm over ~9 cm left an oval island of liver in mid-lung for
+    # several slices; a real dome's section reaches the front and side walls within ~2 cm.
     ph = _heart_phases(p)
-    t_dome_r = p.dome_right_t_mm + 55.0 * _dome_shape(X, Y, -62.0, -4.0, 95.0, 85.0, ph[0])
-    t_dome_l = p.dome_left_t_mm + 55.0 * _dome_shape(X, Y, 55.0, 5.0, 85.0, 85.0, ph[1])
+    t_dome_r = p.dome_right_t_mm + 55.0 * _dome_shape(X, Y, -62.0, -15.0, 140.0, 115.0, ph[0])
+    t_dome_l = p.dome_left_t_mm + 55.0 * _dome_shape(X, Y, 55.0, -5.0, 125.0, 110.0, ph[1])
     t_dome = np.where(X < 10.0, t_dome_r, t_dome_l)
     below = cavity & (t > t_dome)
 

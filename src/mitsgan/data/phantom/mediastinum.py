@@ -48,7 +48,7 @@ def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarra
     # Behind the heart the lungs reach in front of the spine (the azygo-oesophageal
     # recess on the right, the aorta's own margin on the left): the wedge narrows again
     # there, so its edges are concave curves instead of one straight column to the spine.
-    recess = f32(1.0) - f32(0.7) * taper ** 3
+    recess = f32(1.0) - f32(0.45) * taper ** 4
     dx = X - centre
     inside = np.where(dx < 0, -dx < half * (1.0 + wob_r) * recess, dx < half * (1.0 + wob_l) * recess)
     return inside & (Y > p.y_sternum_mm) & (Y < y_vert)
