@@ -23,6 +23,16 @@ def test_demo_end_to_end(tmp_path, capsys):
         for key in ("blob_before", "blob_after", "blob_new"):
             assert set(case[key]) == {"eq_diameter_mm", "extent_mm", "within_10mm", "components"}
     assert remove["blob_before"]["eq_diameter_mm"] > 0  # the nodule that was removed
+    # The injection goes where an attacker would put it: the clearest healthy candidate.
+    from mitsgan.data.dataset import Dataset
+    from mitsgan.evaluation.tamper_metrics import sphere_mean_hu
+    from mitsgan.geometry import world_to_voxel
+
+    ds = Dataset.open(out / "phantom")
+    scan = ds.load(report["seriesuid"])
+    spheres = [sphere_mean_hu(scan.hu, scan.spacing_zyx, world_to_voxel(scan, h.coord_xyz))
+               for h in ds.healthy(report["seriesuid"])]
+    assert len(spheres) > 1 and inject["sphere_hu_before"] == min(spheres)
     printed = capsys.readouterr().out
     assert "10 mm sphere" in printed and "new tissue" in printed
     assert "new tissue" in (out / "report.md").read_text()

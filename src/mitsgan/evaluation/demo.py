@@ -14,8 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mitsgan.data.dataset import Dataset, Location
-from mitsgan.evaluation.tamper_metrics import TamperMeasure, measure_tamper
+from mitsgan.evaluation.tamper_metrics import TamperMeasure, measure_tamper, sphere_mean_hu
+from mitsgan.geometry import world_to_voxel
 from mitsgan.io import Scan, write_scan
 from mitsgan.io.atomic import atomic_path
 
@@ -31,13 +34,23 @@ class DemoCase:
     measure: TamperMeasure
 
 
-def pick_locations(ds: Dataset, uid: str) -> tuple[Location, Location]:
-    """The first healthy candidate (for injection) and the largest nodule (for removal)."""
+def pick_locations(ds: Dataset, uid: str, scan: Scan) -> tuple[Location, Location]:
+    """Where an attacker would inject (the healthy candidate whose central 10 mm sphere is the
+    clearest lung, i.e. the lowest mean HU: no vessel through the middle) and the largest
+    nodule (for removal).
+
+    Why not the first candidate: candidates are random lung spots, and an attacker picks the
+    place. On one a vessel crosses the centre (a 7.9 mm blob before tampering), and the shipped
+    injector's nodule there rose +479 HU, under the +500 HU acceptance line. Misses like that
+    one are counted by the acceptance benchmark, which tampers at random candidates (11/12 on
+    fresh phantoms); the demo shows the attack as an attacker would run it.
+    """
     healthy = ds.healthy(uid)
     nodules = sorted(ds.nodules(uid), key=lambda n: -n.diameter_mm)
     if not healthy or not nodules:
         raise RuntimeError(f"phantom {uid} has no healthy candidate or no nodule")
-    return healthy[0], nodules[0]
+    sphere = [sphere_mean_hu(scan.hu, scan.spacing_zyx, world_to_voxel(scan, h.coord_xyz)) for h in healthy]
+    return healthy[int(np.argmin(sphere))], nodules[0]
 
 
 def run_case(scan: Scan, loc: Location, action: str, seed: int) -> DemoCase:
@@ -118,7 +131,7 @@ def run_demo(out: str | Path, seed: int = 0, slices: int = 64, size: int = 512,
         uid = ds.series()[0]
         scan = ds.load(uid)
         cases = []
-        for action, loc in zip(("inject", "remove"), pick_locations(ds, uid)):
+        for action, loc in zip(("inject", "remove"), pick_locations(ds, uid, scan)):
             t0 = time.perf_counter()
             case = run_case(scan, loc, action, seed)
             seconds[action] = time.perf_counter() - t0
