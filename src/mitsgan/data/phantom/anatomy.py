@@ -292,7 +292,8 @@ def _azygos(p: ChestParams, svc_xy: tuple[float, float], t_car: float, bottom: f
     side = (-0.62 * rv, yv - 0.62 * rv)
     knee = (side[0] - 3.0, side[1] - 4.0, t_car - 6.0)
     return [Tube((side[0], side[1], bottom), knee, radius_mm, VESSEL, p.blood_hu, 2.0),
-            Tube(knee, (svc_xy[0] + 3.0, svc_xy[1] + 5.0, t_car - 12.0), 1.2 * radius_mm, VESSEL, p.blood_hu, 2.0)]
+            Tube(knee, (svc_xy[0] + 3.0, svc_xy[1] + 5.0, t_car - 12.0), 1.2 * radius_mm, VESSEL,
+                 p.blood_hu, 2.0)]
 
 
 def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
@@ -510,7 +511,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     d_cav = d_mus + f32(p.ring_mm)
 
     cavity = depth >= d_cav
-    body, depth_skin, belly = CW.soft_tissue(p, p.wall, X, Y, t, depth, theta, d_fat, d_mus, mus, shoulder, upper, lab)
+    body, depth_skin, belly = CW.soft_tissue(p, p.wall, X, Y, t, depth, theta, d_fat, d_mus, mus, shoulder,
+                                             upper, lab)
 
     # --- rib ring: ribs descend toward the front; costal cartilage near the sternum.
     ring = body & (depth >= d_mus) & ~cavity
@@ -724,7 +726,8 @@ def _dome_shape(X: np.ndarray, Y: np.ndarray, xc: float, yc: float, ax: float, a
     """A dome's rise (in units of its height) above its top, with an oval, lobulated section."""
     dx, dy = (X - f32(xc)) / f32(ax), (Y - f32(yc)) / f32(ay)
     phi = np.arctan2(dy, dx)
-    lobes = f32(1.0) + f32(0.3) * np.cos(f32(2.0) * phi - f32(0.5)) + f32(0.12) * np.cos(f32(3.0) * phi + f32(phase))
+    lobes = (f32(1.0) + f32(0.3) * np.cos(f32(2.0) * phi - f32(0.5))
+             + f32(0.12) * np.cos(f32(3.0) * phi + f32(phase)))
     return (dx * dx + dy * dy) * lobes
 
 

@@ -95,12 +95,14 @@ def y_back_mm(p, w: WallParams) -> float:
 
 def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0: np.ndarray,
                 theta: np.ndarray, d_fat0: np.ndarray, d_mus: np.ndarray, mus: np.ndarray,
-                shoulder: np.ndarray, upper: float, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                shoulder: np.ndarray, upper: float, lab: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label skin, fat, muscle groups, fat planes, breasts and scapulae outside the rib ring.
 
     Returns ``(body, depth_skin, belly)``: the body mask, the depth (mm) below the actual skin
     (for the anti-aliased outline) and the deep muscle's thickness (mm) outward from the rib
-    ring (where it is thin, fat comes down between the ribs). Everything deeper than ``d_mus`` is left to the caller.
+    ring (where it is thin, fat comes down between the ribs). Everything deeper than ``d_mus``
+    is left to the caller.
     """
     ath = np.abs(theta)
     # Superficial muscles outside the reference fat: pectoralis major (front, bigger

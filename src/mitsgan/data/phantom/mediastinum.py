@@ -162,14 +162,12 @@ def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mi
 
 
 def closing_radius_mm(p, t: float) -> float:
-    """How much of the gaps between the great vessels is filled with fat at depth ``t``.
+    """Radius of the closing that fills the notches between the great vessels at depth ``t``.
 
-    Why: above the heart the mediastinum is one block of fat holding the aortic arch, the
-    SVC, the trachea and the pulmonary arteries; the lungs touch only its outer faces.
-    Drawn as tubes with thin fat margins, the lung reached in between them and the arch and
-    pulmonary arteries read as sausages floating in the lung (a blinded reader's first cue
-    in 10 of 12 pairs). Full closing (CLOSING_MM) down to just below the carina, fading to
-    nothing where the heart takes over (its own outline is already one block).
+    The hull (see hull_inset_mm) fills the block in front of the trachea; the closing rounds
+    the notches it leaves (behind the trachea, at the hila). Full (CLOSING_MM) down to just
+    below the carina, fading to nothing where the heart takes over (its own outline is one
+    block already).
     """
     t_top_heart = p.heart_center[2] - p.heart_axes_mm[2]
     t_full = p.t_carina_mm + 10.0
@@ -183,7 +181,8 @@ def closing_radius_mm(p, t: float) -> float:
 CLOSING_MM = 12.0
 
 
-def close_gaps(med: np.ndarray, X: np.ndarray, Y: np.ndarray, radius_mm: float, mid_mm: float = 85.0) -> np.ndarray:
+def close_gaps(med: np.ndarray, X: np.ndarray, Y: np.ndarray, radius_mm: float,
+               mid_mm: float = 85.0) -> np.ndarray:
     """Morphological closing of the mediastinal mask by a disc of ``radius_mm``, near the midline.
 
     Distance transforms instead of a structuring element: the radius is in mm and the same

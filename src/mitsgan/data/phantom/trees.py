@@ -199,7 +199,8 @@ def _segment(start: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> li
     """A straight segmental vessel from ``start`` part of the way to its territory, then a grown subtree."""
     end = start + SEGMENT_REACH * (pts.mean(axis=0) - start)
     r = _radius(len(pts))
-    trunk = Tree(start[None].astype(np.float64), end[None].astype(np.float64), np.array([r]), np.array([0.84 * r]))
+    trunk = Tree(start[None].astype(np.float64), end[None].astype(np.float64), np.array([r]),
+                 np.array([0.84 * r]))
     sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
                     z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
                     length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM)
