@@ -195,8 +195,8 @@ def _cardiac_motion(hu: np.ndarray, lab: np.ndarray, grid: Grid) -> None:
     Why: a routine chest CT is not ECG-gated; the heart moves during the rotation, so its
     border with the lung is soft (often doubled) while the chest wall's is sharp. A crisp
     heart outline read as "a smooth, cleanly drawn blob" to a blinded reader. Applied after
-    the nodules' diameters are measured; nodules sit >= 4 mm inside the lung, so a few
-    at most reach the band's outer edge.
+    the nodules' diameters are measured; nodules sit >= 4 mm inside the lung (2 mm where a
+    slab has no room), so at most the rim of one next to the heart is softened.
     """
     heart = lab == A.HEART
     ks = np.flatnonzero(heart.any(axis=(1, 2)))
