@@ -369,6 +369,47 @@ def _vertebral_body(X: np.ndarray, Y: np.ndarray, yv: float, rv: float) -> tuple
     return inside(0.0), inside(1.6)
 
 
+def _bar(X: np.ndarray, Y: np.ndarray, a: tuple[float, float], b: tuple[float, float],
+         half_a: float, half_b: float) -> tuple[np.ndarray, np.ndarray]:
+    """(distance to the segment a-b, the bar's half-width there): a bar tapering from a to b.
+
+    Mirrored in X (both sides of the spine at once)."""
+    ax_, ay_ = a
+    bx_, by_ = b
+    wx, wy = bx_ - ax_, by_ - ay_
+    qx, qy = np.abs(X) - f32(ax_), Y - f32(ay_)
+    s = np.clip((qx * f32(wx) + qy * f32(wy)) / f32(wx * wx + wy * wy), 0.0, 1.0)
+    d = np.sqrt((qx - s * f32(wx)) ** 2 + (qy - s * f32(wy)) ** 2)
+    return d, f32(half_a) + s * f32(half_b - half_a)
+
+
+def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float,
+                        phase: float) -> tuple[np.ndarray, np.ndarray]:
+    """(cortex, marrow) of a thoracic vertebra's posterior elements at this slice's ``phase``.
+
+    Pedicles round the front of the canal, laminae meeting behind it in a V, a tapering
+    spinous process, transverse processes, and the rib's head and neck running from the
+    vertebral body to the transverse process (costovertebral level). A ring round the
+    canal with a thin straight stick behind it read as "a cartoon vertebra".
+    """
+    rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
+    ped = (rcn >= 7.5) & (rcn < 10.5) & (Y < f32(yc + 3.0)) & (Y > f32(yv)) & (0.2 < phase < 0.9)
+    bars = []
+    if 0.2 < phase < 0.9:  # laminae
+        bars.append(_bar(X, Y, (8.5, yc + 3.0), (0.0, yc + 12.0), 2.2, 2.8))
+    if 0.45 < phase < 0.95:  # spinous process, angled down: a long cut in some slices
+        bars.append(_bar(X, Y, (0.0, yc + 11.0), (0.0, yc + 32.0), 3.2, 1.8))
+    if 0.45 < phase < 0.7:  # transverse processes, back and out
+        bars.append(_bar(X, Y, (8.0, yc), (28.7, yc + 7.5), 3.6, 4.2))
+    if 0.3 < phase < 0.8:  # rib head and neck, from the body's side to the transverse process
+        bars.append(_bar(X, Y, (0.8 * rv, yv + 0.15 * rv), (26.0, yc + 9.0), 3.8, 3.4))
+    cortex, marrow = ped.copy(), np.zeros_like(ped)
+    for d, half in bars:
+        cortex |= d < half
+        marrow |= d < half - f32(1.2)
+    return cortex & ~marrow, marrow
+
+
 def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) -> np.ndarray:
     """Soft tissue the lungs cannot enter around the spine.
 
@@ -563,17 +604,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     else:
         lab[vb] = TRABECULAR
         lab[vb & ~vb_core] = CORTICAL
-    arch = (rcn >= 7.5) & (rcn < 10.5) & (Y > yc - 3.0) & (0.2 < phase < 0.9)
-    ped = (np.abs(X) > 6.0) & (np.abs(X) < 10.0) & (Y > yv) & (Y < yc) & (0.3 < phase < 0.7)
-    spin = (np.abs(X) < 2.5) & (Y > yc + 9.0) & (Y < yc + 30.0) & (0.5 < phase < 0.9)
-    # Transverse processes: bars from the arch toward the rib heads, back and out.
-    tx = np.abs(X) - 8.0
-    ty = Y - f32(yc)
-    along = tx * 0.94 + ty * 0.34
-    across = -tx * 0.34 + ty * 0.94
-    trans = (along > 0) & (along < 22.0) & (np.abs(across) < 3.5) & (0.45 < phase < 0.7)
-    post = (arch | ped | spin | trans) & body
-    lab[post] = CORTICAL
+    post, marrow = _posterior_elements(X, Y, yv, rv, yc, phase)
+    lab[post & body] = CORTICAL
+    lab[marrow & body] = TRABECULAR
     lab[rcn < 7.5] = CANAL
 
     # --- mediastinum: a central wedge with curved edges (see :mod:`mediastinum`) plus
