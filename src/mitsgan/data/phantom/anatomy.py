@@ -732,9 +732,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
-    # Sternal marrow is fattier than the vertebrae's (~100-150 HU lower): a bright sternum is a
-    # tell (at 90 HU lower it was still "a bright block" to a blinded reader in lung window).
-    hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(150.0), hu).astype(f32)
+    # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
+    # (150 HU lower, tried in round 8, made a bright rim round a dark centre: "a hollow ring".)
+    hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(90.0), hu).astype(f32)
     if q > 0:
         # Myocardium a little denser than the blood pool (visible only faintly without contrast).
         hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
