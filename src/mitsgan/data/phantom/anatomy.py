@@ -174,7 +174,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     # The right ventricle lies against the back of the sternum and the left anterior chest
     # wall (only a few mm of fat between): place the heart by its front, whatever the body's
     # depth, and let it reach back to the left atrium in front of the oesophagus.
-    ha, hb, hc = p.heart_axes_mm
+    ha, hb, _ = p.heart_axes_mm
     room = p.y_vert_mm - p.vert_radius_mm - (p.y_sternum_mm + 6.0 + gap)
     # ... and fills ~90% of the room to the spine (a shallow chest gets a flatter heart).
     cos2 = np.cos(p.heart_angle_rad) ** 2
@@ -320,18 +320,31 @@ def _wedge_back_mm(p: ChestParams, t: float) -> float:
     drawn on their own). Down to the spine, the wedge joined the heart to the spine by a
     straight bar: "a heart on a stalk" to a blinded reader.
     """
-    y_spine = p.y_vert_mm
-    hx, hy, ht = p.heart_center
-    if t <= ht:
-        return y_spine
-    hc_eff = max(p.heart_axes_mm[2], p.dome_left_t_mm + 25.0 - ht)
+    section = heart_section(p, t)
+    if t <= p.heart_center[2] or section is None:
+        return p.y_vert_mm
+    hy, sq = section
+    y_heart_back = hy + sq * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
+    return min(p.y_vert_mm, y_heart_back + 4.0)
+
+
+def heart_section(p: ChestParams, t: float) -> tuple[float, float] | None:
+    """(Y of the centre, scale) of the heart's section at depth ``t``; None where there is none.
+
+    The scale is that of an ellipsoid (1 at the equator). The heart rests on the diaphragm:
+    its lower half reaches down into the left dome (whose mask cuts it), so no slice shows
+    the lungs meeting over a bare mediastinum. Above and below its equator the section shrinks
+    toward the chest wall, not toward its centre: the right ventricle stays on the wall
+    (shrunk in place, a pillar of fat joined a small heart to the sternum away from the equator).
+    """
+    _, hy, ht = p.heart_center
+    hc = p.heart_axes_mm[2]
+    hc_eff = hc if t <= ht else max(hc, p.dome_left_t_mm + 25.0 - ht)
     q = 1.0 - ((t - ht) / hc_eff) ** 2
     if q <= 0:
-        return y_spine
+        return None
     sq = float(np.sqrt(q))
-    front = heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
-    y_heart_back = hy - 0.85 * (1.0 - sq) * front + front * sq
-    return min(y_spine, y_heart_back + 4.0)
+    return hy - 0.85 * (1.0 - sq) * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad), sq
 
 
 def _drop_mediastinal_pockets(lung: np.ndarray, X: np.ndarray, Y: np.ndarray,
@@ -647,22 +660,15 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         else:
             organ_lab[inside & (organ_lab != AIRWAY_LUMEN)] = tube.label
             organ_hu[inside & (organ_lab == tube.label)] = tube.hu
-    hx, hy, ht = p.heart_center
-    ha, hb, hc = p.heart_axes_mm
-    # The heart rests on the diaphragm: its lower half reaches down into the left dome
-    # (the dome's mask cuts it), so no slice shows lungs meeting over a bare mediastinum.
-    hc_eff = hc if t <= ht else max(hc, p.dome_left_t_mm + 25.0 - ht)
-    q = 1.0 - ((t - ht) / hc_eff) ** 2
+    hx, _, ht = p.heart_center
+    ha, hb, _ = p.heart_axes_mm
+    section = heart_section(p, t)
     heart = np.zeros(shape, dtype=bool)
-    if q > 0:
+    if section is not None:
+        hy, sq = section
         # The long axis runs from the base (right, back) to the apex (left, front): +xr points
         # to the apex. (Y is posterior, so the apex direction has a negative Y component.)
         c, s = np.cos(-p.heart_angle_rad), np.sin(-p.heart_angle_rad)
-        sq = np.sqrt(q)
-        # Above and below its equator the section shrinks toward the back, not the centre: the
-        # right ventricle stays on the chest wall (shrunk in place, a pillar of fat joined a
-        # small heart to the sternum in every slice away from the equator).
-        hy = hy - 0.85 * (1.0 - sq) * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
         xr = (X - f32(hx)) * f32(c) + (Y - f32(hy)) * f32(s)
         yr = -(X - f32(hx)) * f32(s) + (Y - f32(hy)) * f32(c)
         # Not an ellipse: the outline's radius varies with direction (see heart.outline_scale).
@@ -713,8 +719,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     lab[cavity] = MED_FAT
     lab[lung] = LUNG
     lab[cavity & heart & ~below] = HEART
-    if q > 0:
-        H.epicardial_fat(p.heart_axes_mm, float(p.fat_harmonics[2, 0]), xr, yr, eh, float(np.sqrt(q)), lab,
+    if section is not None:
+        H.epicardial_fat(p.heart_axes_mm, float(p.fat_harmonics[2, 0]), xr, yr, eh, sq, lab,
                          cavity & heart & ~below)
     sel = (organ_lab > 0) & body & ~(spine_block & (organ_lab != VESSEL))
     lab[sel] = organ_lab[sel]
@@ -735,7 +741,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
     # (150 HU lower, tried in round 8, made a bright rim round a dark centre: "a hollow ring".)
     hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(90.0), hu).astype(f32)
-    if q > 0:
+    if section is not None:
         # Myocardium a little denser than the blood pool (visible only faintly without contrast).
         hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
     # Dependent (posterior) lung is denser: gravity gradient over the AP depth.
