@@ -174,7 +174,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     # The right ventricle lies against the back of the sternum and the left anterior chest
     # wall (only a few mm of fat between): place the heart by its front, whatever the body's
     # depth, and let it reach back to the left atrium in front of the oesophagus.
-    ha, hb, _ = p.heart_axes_mm
+    ha, hb, hc = p.heart_axes_mm
     room = p.y_vert_mm - p.vert_radius_mm - (p.y_sternum_mm + 6.0 + gap)
     # ... and fills ~90% of the room to the spine (a shallow chest gets a flatter heart).
     cos2 = np.cos(p.heart_angle_rad) ** 2
