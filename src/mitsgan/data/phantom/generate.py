@@ -334,8 +334,7 @@ def _oblique_t(p: A.ChestParams, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     Why not one formula for both sides: the same sheet mirrored puts both fissures at the
     same Y in every slice, a single line across the chest. The right one sits lower, and
     each sheet is twisted so that a slice cuts it from posteromedial (near the hilum) to
-    anterolateral, as real fissures run in axial CT, with a wave along it and a curve
-    (concave forward) across it.
+    anterolateral, as real fissures run in axial CT, with a wave and a curve along it.
     """
     L = p.lung_length_mm
     ax = np.abs(X)
