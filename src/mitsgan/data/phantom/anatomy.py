@@ -100,6 +100,7 @@ class ChestParams:
     y_canal_mm: float = 0.0
     y_vert_mm: float = 0.0
     y_sternum_mm: float = 0.0
+    y_trachea_mm: float = 0.0  # the trachea's axis (set with the tubes)
 
     def finish(self) -> "ChestParams":
         """Place the landmarks that depend on other parameters (spine, sternum, vessels)."""
@@ -212,6 +213,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     # The trachea lies ~2.5-3 cm in front of the spine, the oesophagus between them: on the
     # spine (16-22 mm) the carina sat in a block of tissue with no lung behind it.
     y_tr = front - u(16.0, 22.0) - 8.0
+    p.y_trachea_mm = y_tr
     x_es, y_es = u(4.0, 10.0), front - 6.0
     x_svc, y_svc = x_aa - r_aa - u(9.0, 13.0), y_aa + u(2.0, 8.0)
     t_pa = t_car + u(8.0, 14.0)
@@ -505,13 +507,14 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     rn = ((np.abs(X) / f32(a)) ** n + (np.abs(Y) / b) ** n) ** (1.0 / n)
     th0 = np.arctan2(X, -Y)
     wobble = np.ones_like(th0)
-    for k in range(p.body_harmonics.shape[0]):
+    n_harm = p.body_harmonics.shape[0]
+    for k in range(n_harm):
         wobble += (f32(p.body_harmonics[k, 0]) * np.cos((k + 2) * th0)
                    + f32(p.body_harmonics[k, 1]) * np.sin((k + 2) * np.abs(th0))
                    # Odd in the angle: no chest is a mirror image (posture, handedness); a
                    # symmetric outline was a blinded reader's cue. Fading toward the back,
                    # which the couch flattens (and where the lungs' depth is measured).
-                   + f32(1.5 * p.body_harmonics[(k + 1) % 3, 1]) * np.sin((k + 2) * th0)
+                   + f32(1.5 * p.body_harmonics[(k + 1) % n_harm, 1]) * np.sin((k + 2) * th0)
                    * (f32(1.0) - np.abs(th0) / f32(np.pi)))
     rn = rn / wobble
     rn = np.maximum(rn, f32(1e-3))
@@ -523,13 +526,13 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     fat = f32(p.fat_mm) * _harmonics(theta, p.fat_harmonics).astype(f32)
     # Thin fat over the sternum, a little less at the flanks.
     fat = fat * (1.0 - 0.6 * np.exp(-((theta / 0.35) ** 2)) - 0.1 * np.exp(-(((np.abs(theta) - 1.6) / 0.55) ** 2)))
-    upper0 = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    # 1 at the upper chest, fading to 0 over the middle 60% of the lungs' length.
+    upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
     # Axillary fat: the upper chest is widened by the axillae and shoulders.
-    fat = fat + f32(0.6 * p.axilla_mm * upper0) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
+    fat = fat + f32(0.6 * p.axilla_mm * upper) * np.exp(-(((np.abs(theta) - 1.65) / 0.4) ** 2))
     # Most of the side wall's bulk is fat (subcutaneous and between latissimus and serratus,
     # each only 5-10 mm of muscle): drawn as muscle it read as one even grey in lung window.
-    fat = fat + f32(0.6 * p.lateral_mm * (0.35 + 0.65 * upper0)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
-    upper = 1.0 - min(max((t - 0.2 * p.lung_length_mm) / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    fat = fat + f32(0.6 * p.lateral_mm * (0.35 + 0.65 * upper)) * np.exp(-(((np.abs(theta) - 1.75) / 0.55) ** 2))
     pect = 0.25 * p.pectoral_mm * (0.35 + 0.65 * upper)  # pectoralis minor: chest_wall adds the major
     mus = (f32(p.muscle_mm)
            + f32(pect) * (np.exp(-(((np.abs(theta) - 0.75) / 0.42) ** 2)))
@@ -699,8 +702,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     med = cavity & M.close_gaps(med, X, Y, M.closing_radius_mm(p, t))
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
-        y_trachea = p.tubes[-3].a[1]  # the trachea is the tube before the two main bronchi
-        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=y_trachea)
+        med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=p.y_trachea_mm)
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of

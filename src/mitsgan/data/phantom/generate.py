@@ -285,7 +285,6 @@ def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid)
     with the area kept. Sampled at one depth, a fissure is a crisp line across the whole
     lung; in a real 1-2.5 mm slice it is a faint line where steep and a haze where flat.
     """
-    L = p.lung_length_mm
     X = grid.x_mm()[None, :]
     Y = grid.y_mm()[:, None]
     slope = _oblique_slope(p)
