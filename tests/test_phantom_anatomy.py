@@ -1,6 +1,7 @@
 """The phantom's anatomy in proportion: lungs that fill an adult chest like the LIDC slabs',
-main bronchi that a slice cuts as two round holes, and fissures that are not one line
-across both lungs. Noise-free single slices (anatomy.render_slice), so these run in seconds."""
+main bronchi that a slice cuts as two round holes, fissures that are not one line across both
+lungs, cloth folds only in the air, and vessel trees with tapering lobar trunks. Noise-free
+single slices (anatomy.render_slice) or one tree, so these run in seconds."""
 from __future__ import annotations
 
 import numpy as np
