@@ -99,7 +99,8 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
 
     rng = np.random.default_rng(0)
     root = np.array([-50.0, 0.0, 100.0])
-    targets = np.stack([rng.uniform(-140, -20, 2000), rng.uniform(-80, 80, 2000), rng.uniform(20, 240, 2000)], 1)
+    n = T.VESSEL_TARGETS  # one lung's worth, as vessel_trees draws them
+    targets = np.stack([rng.uniform(-140, -20, n), rng.uniform(-80, 80, n), rng.uniform(20, 240, n)], 1)
     tree = T.segmental_tree(root, targets, np.random.default_rng(1))
     from_root = np.flatnonzero(np.all(np.isclose(tree.start, root), axis=1))
     assert 1 <= len(from_root) <= T.SEGMENTS_PER_TREE
@@ -118,3 +119,33 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
     assert np.linalg.norm(tree.end[mid] - root, axis=1).max() > 60.0  # mm into the lung
     ends = {tuple(np.round(e, 6)) for e in tree.end} | {tuple(np.round(root, 6))}
     assert all(tuple(np.round(s, 6)) in ends for s in tree.start)
+
+
+def test_small_territories_end_in_one_fading_twig_not_a_fan():
+    """Round 9: with a branch to every target, floor-calibre branches met three or four at a
+    point (a star of short spokes in a slice); with leaf twigs almost none do, and the twigs
+    fade toward their tips."""
+    from collections import Counter
+
+    from mitsgan.data.phantom import trees as T
+    from mitsgan.data.phantom.vessels import LEAF_FADE, grow_tree
+
+    rng = np.random.default_rng(0)
+    targets = np.stack([rng.uniform(-60, 60, 3000), rng.uniform(-60, 60, 3000), rng.uniform(0, 120, 3000)], 1)
+    root = np.array([-70.0, 0.0, 60.0])
+
+    def fan_fraction(leaf_targets: int):
+        tree = grow_tree(root, targets, T.VESSEL_UNIT_MM, np.random.default_rng(1),
+                         murray_exponent=T.VESSEL_EXPONENT, terminal_radius_mm=T.VESSEL_FLOOR_MM,
+                         leaf_targets=leaf_targets)
+        keys = [tuple(np.round(s, 6)) for s in tree.start]
+        count = Counter(keys)
+        return np.mean([count[k] >= 3 for k in keys]), tree
+
+    fans_before, _ = fan_fraction(2)
+    fans_now, tree = fan_fraction(T.VESSEL_LEAF_TARGETS)
+    assert fans_before > 0.5 and fans_now < 0.05
+    twigs = np.isclose(tree.r_end, LEAF_FADE * T.VESSEL_FLOOR_MM)
+    assert twigs.sum() > 0.3 * len(twigs)
+    assert np.all(tree.radius_mm[twigs] == T.VESSEL_FLOOR_MM)
+

@@ -23,7 +23,10 @@ VESSEL_Z_STRETCH = 1.8
 # only ~0.5 m and run ~80% along t, so a slice shows them as dots, and 4,800 floor-radius
 # twigs (45 m) make the rest. The long in-plane 2-4 mm vessels that radiate from a real
 # hilum need an explicit segmental layout, not these knobs: see segmental_tree.
-VESSEL_UNIT_MM = 0.13  # radius of a branch feeding one target (the calibre law scales it)
+# Radius of a branch feeding one target (the calibre law scales it). 0.13 with 3000 targets;
+# with 8000 (round 9) scaled by (3000/8000)**0.45 so a branch feeding a given volume of lung
+# keeps its calibre.
+VESSEL_UNIT_MM = 0.0836
 # r ~ n_targets ** exponent. Murray's 1/3 leaves too many 2.5-5 mm vessels: where they cross
 # the slice around the hila they make a crowd of bright dots (seed 0: ~14 round blobs
 # >= 2.5 mm per 100 cm2 of lung, against 4-8 in the real slabs). Measured pulmonary trees
@@ -37,14 +40,16 @@ VESSEL_LENGTH_PER_RADIUS = 30.0
 # Terminal branches per tree (artery or vein, each lung). 5000 at a 0.55 mm floor filled the
 # lung with a fuzz of faint short lines; 3000 at 0.62 mm gives fewer, crisper ones with the
 # dot count unchanged (2.5-3.5 mm dots per 100 cm2 of lung: 2.1 on seed 2, real 2.3-3.2).
-VESSEL_TARGETS = 3000
+# Round 9: 8000, with leaf twigs (VESSEL_LEAF_TARGETS) instead of fans; see there.
+VESSEL_TARGETS = 8000
 # Radius of the thinnest branches drawn (~1.1 mm calibre, the finest lines CT shows). Every
 # branch feeding fewer than ~25 targets sits on this floor, so they are the bulk of the
 # drawn vessel length: at 0.65 mm, where several meet (branch points, terminal fans) their
 # volumes add up to round 2.5-3.5 mm blobs (~4 per 100 cm2 of lung of the ~6 counted;
 # real slabs have 2.3-3.2 in all). At 0.55 mm they read as faint lines and dots; 0.62 with
 # 3000 targets (round 7) keeps the dot count (see VESSEL_TARGETS).
-VESSEL_FLOOR_MM = 0.62
+# Round 9: 0.7 with the leaf twigs (each twig fades from the floor to a third of it).
+VESSEL_FLOOR_MM = 0.7
 # Round 8 (negative results, with slice-thickness rendering): 1800 targets gave fewer, longer
 # lines but a lung sparser than the real slabs (2.5-3.5 mm dots 1.6 per 100 cm2); a 0.72 mm
 # floor a denser, brighter web but 5.9 such dots (real 2.3-3.2). Neither adopted.
@@ -53,6 +58,16 @@ VESSEL_FLOOR_MM = 0.62
 # do not thin out the mid-size vessels (the calibre exponent does) and they bunch the
 # terminal branches into fuzzy clumps.
 VESSEL_ASYM = 0.2
+# Territories of at most this many targets get one fading twig (vessels.grow_tree). Round 9:
+# with a branch to every target, the floor-calibre branches met in fans that a slice shows as
+# stars or asterisks of short spokes (at 100% zoom the most obvious difference from the real
+# slabs' lung, where small vessels are single lines with Y-shaped splits that taper away).
+# 8 twigs with 8000 targets and a 0.7 mm floor keep the dot counts of the real slabs
+# (seed 3, per 100 cm2 of lung, 2.5-3.5 / 3.5-5 / 5-8 mm: 2.4 / 1.3 / 0.4; before 2.4 / 1.4 /
+# 0.6; real 2.3-3.2 / 0.8-2.5 / 0-1.8). Also tried: 6 or 12 twigs with 3000 targets (the
+# lung half empty), 6 with 6000 (thick sausage-like mid-size vessels until the unit radius
+# was rescaled, then a sparser web than 8/8000).
+VESSEL_LEAF_TARGETS = 8
 # Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
 # more or thicker rings make the hila a cluster of bright circles.
 AIRWAY_MIN_RADIUS_MM = 1.9
@@ -203,7 +218,8 @@ def _segment(start: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> li
                  np.array([0.84 * r]))
     sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
                     z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
-                    length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM)
+                    length_per_radius=VESSEL_LENGTH_PER_RADIUS, asym=VESSEL_ASYM,
+                    leaf_targets=VESSEL_LEAF_TARGETS)
     return [trunk, sub]
 
 

@@ -32,6 +32,9 @@ EXACT_RADIUS_MM = 1.0
 # section, fading at the ends. Sampled at the slice's centre plane only, the same vessel is
 # a short, sharp fragment: the "dots and broken sticks" a reader spotted in every phantom.
 SLICE_SUBSAMPLES = 4
+# A leaf twig's radius at its tip over its start (grow_tree's ``leaf_targets``): the last
+# visible stretch of a small vessel fades into the parenchyma rather than ending in a stub.
+LEAF_FADE = 0.35
 f32 = np.float32
 
 
@@ -102,7 +105,7 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
               rng: np.random.Generator, step_fraction: float = 0.42,
               min_radius_mm: float = 0.0, length_per_radius: float = 10.0,
               murray_exponent: float = 1.0 / 3.0, asym: float = 0.2, z_stretch: float = 1.0,
-              terminal_radius_mm: float = 0.0, taper: float = 0.84) -> Tree:
+              terminal_radius_mm: float = 0.0, taper: float = 0.84, leaf_targets: int = 2) -> Tree:
     """Grow one tree from ``root`` into the territory sampled by ``targets`` (M, 3).
 
     ``radius_unit_mm`` is the radius of a branch feeding one target; a branch feeding
@@ -117,6 +120,8 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
     hila, as in real lungs) while the last, tiniest branches, which stand for the whole
     unresolved capillary-side tree beyond them, stay just visible as faint lines.
     ``taper``: radius at a branch's end over its start (vessels: about the larger daughter's).
+    ``leaf_targets``: a territory of at most this many targets (and more than 2) gets one
+    fading twig instead of a branch to each target (2: the plain Kitaoka fan).
     """
     r_floor = max(terminal_radius_mm, radius_unit_mm)
     tz = float(root_xyt[2])
@@ -138,6 +143,17 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         c = pts.mean(axis=0)
         vec = c - start
         dist = float(np.sqrt(vec @ vec))
+        if 2 < n <= leaf_targets and dist >= 1.5:
+            # One twig through the little territory to its farthest target, fading out.
+            # Why: a fan of one branch per target (the n <= 2 rule below, recursively) puts
+            # ~2n floor-calibre branches in a ~1 cm cube, which a slice shows as a star or
+            # asterisk of short spokes; CT sees a small vessel as one line that tapers away.
+            far = pts[int(np.argmax(((pts - start) ** 2).sum(axis=1)))]
+            starts.append(start)
+            ends.append(far)
+            radii.append(r_floor)
+            radii_end.append(LEAF_FADE * r_floor)
+            continue
         if n <= 2 or dist < 1.5:
             for q in pts:
                 starts.append(start)
