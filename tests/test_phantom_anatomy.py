@@ -117,8 +117,17 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
     assert len(chain) >= 3 and np.all(np.diff(chain) <= 1e-9), chain
     mid = tree.radius_mm >= 1.0
     assert np.linalg.norm(tree.end[mid] - root, axis=1).max() > 60.0  # mm into the lung
+    # Connected: every branch starts at the root, at another's end or (side twigs) on another's axis.
     ends = {tuple(np.round(e, 6)) for e in tree.end} | {tuple(np.round(root, 6))}
-    assert all(tuple(np.round(s, 6)) in ends for s in tree.start)
+    loose = [i for i, s in enumerate(tree.start) if tuple(np.round(s, 6)) not in ends]
+    ab = tree.end - tree.start
+    for i in loose:
+        s = tree.start[i]
+        f = np.clip(((s - tree.start) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
+        gap = np.linalg.norm(tree.start + f[:, None] * ab - s, axis=1)
+        gap[i] = np.inf  # not on itself
+        assert gap.min() < 1e-6
+    assert len(loose) <= 2 * T.SEGMENTS_PER_TREE  # only the segmental trunks' side twigs
 
 
 def test_small_territories_end_in_one_fading_twig_not_a_fan():
@@ -149,3 +158,41 @@ def test_small_territories_end_in_one_fading_twig_not_a_fan():
     assert twigs.sum() > 0.3 * len(twigs)
     assert np.all(tree.radius_mm[twigs] == T.VESSEL_FLOOR_MM)
 
+
+
+def test_heart_reaches_back_to_the_oesophagus_in_deep_and_shallow_chests():
+    """Round 9: with its depth capped regardless of the chest, the heart of a deep chest
+    stopped 3-5 cm in front of the oesophagus, joined to it by a stalk of fat (a blinded
+    reader's surest call). Now the gap at the heart's equator stays within ~2.5 cm for every
+    patient and within a few mm for most, and neither gap (front or back) is a long pillar."""
+    behind, front = [], []
+    for seed in range(40):
+        p = A.sample_chest_params(_rngs(seed, 0)[0])
+        _, hy, _ = p.heart_center
+        reach = A.heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
+        oesophagus = next(t for t in p.tubes if t.label == A.ESOPHAGUS)
+        behind.append(oesophagus.a[1] - oesophagus.radius_mm - (hy + reach))
+        front.append(hy - reach - (p.y_sternum_mm + 6.0))
+    assert np.median(behind) < 6.0 and max(behind) < 25.0
+    assert max(front) < 20.0
+
+
+def test_chest_wall_streaks_run_round_the_chest():
+    """The fat between the wall's muscle bundles follows the muscles round the chest: the
+    field behind it varies slowly along circles round the axis and fast across them."""
+    from mitsgan.data.phantom.noise import circumferential_field
+
+    x = (np.arange(256) - 127.5) * 1.5
+    where = np.ones((4, 256, 256), dtype=bool)
+    f = circumferential_field(where, 2.0, x, x, np.random.default_rng(0))
+    theta = np.linspace(0.0, 2.0 * np.pi, 720, endpoint=False)
+    r = 150.0
+
+    def sample(rr, th):
+        i = np.clip(np.rint(rr * np.cos(th) / 1.5 + 127.5).astype(int), 0, 255)
+        j = np.clip(np.rint(rr * np.sin(th) / 1.5 + 127.5).astype(int), 0, 255)
+        return f[1, j, i]
+    ring = sample(r, theta)  # 1.3 mm between neighbours along the circle
+    along = np.corrcoef(ring, np.roll(ring, 3))[0, 1]  # ~4 mm apart along the circle
+    across = np.corrcoef(sample(r, theta), sample(r + 4.0, theta))[0, 1]  # 4 mm apart across
+    assert along > 0.8 and across < 0.5

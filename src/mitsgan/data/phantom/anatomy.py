@@ -177,11 +177,21 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     # depth, and let it reach back to the left atrium in front of the oesophagus.
     ha, hb, hc = p.heart_axes_mm
     room = p.y_vert_mm - p.vert_radius_mm - (p.y_sternum_mm + 6.0 + gap)
-    # ... and fills ~90% of the room to the spine (a shallow chest gets a flatter heart).
+    # ... and reaches back to the oesophagus (~15 mm in front of the vertebral body), whatever
+    # the chest's depth: a shallow chest gets a flatter heart, a deep one a deeper heart, up to
+    # a ~10 cm deep section (HEART_MAX_SHORT_AXIS_MM). Round 9: fitted to 90% of the room with the short semi-axis
+    # capped at 40-47 mm, the heart of a deep chest (10% of patients) stopped 3-5 cm in front
+    # of the oesophagus and the central wedge joined them as a narrow stalk, or lung ran
+    # behind a floating heart: "a heart on a stalk", "heart floats with nothing behind it".
     cos2 = np.cos(p.heart_angle_rad) ** 2
-    hb = float(np.sqrt(max((0.45 * room) ** 2 - (ha * np.sin(p.heart_angle_rad)) ** 2, 0.0) / cos2))
-    p.heart_axes_mm = (ha, float(np.clip(hb, 0.6 * ha, p.heart_axes_mm[1])), hc)
-    hy = p.y_sternum_mm + 6.0 + gap + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
+    reach = 0.5 * max(room - 15.0, 0.0)
+    hb = float(np.sqrt(max(reach ** 2 - (ha * np.sin(p.heart_angle_rad)) ** 2, 0.0) / cos2))
+    p.heart_axes_mm = (ha, float(np.clip(hb, 0.6 * ha, HEART_MAX_SHORT_AXIS_MM)), hc)
+    # A very deep chest (sternum to spine ~16 cm) has room left even for the deepest heart:
+    # half of it goes in front (fat in front of the heart, as in stout patients), so neither
+    # the sternum nor the oesophagus is joined to the heart by a long pillar of fat.
+    spare = max(0.0, 2.0 * reach - 2.0 * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad))
+    hy = p.y_sternum_mm + 6.0 + gap + 0.5 * spare + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
@@ -191,6 +201,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     p.muscle_asym = u(-0.15, 0.15)
     p.cloth = CW.sample_cloth(rng)
     return p
+
+
+HEART_BASE_SCALE = 0.8  # smallest section below the equator (ellipsoid scale)
+HEART_MAX_SHORT_AXIS_MM = 50.0  # semi-axis; round 9: 56 (an ~11 cm deep section) read as "oversized"
 
 
 def heart_front_mm(axes_mm: tuple[float, float, float], angle_rad: float) -> float:
@@ -346,6 +360,11 @@ def heart_section(p: ChestParams, t: float) -> tuple[float, float] | None:
     if q <= 0:
         return None
     sq = float(np.sqrt(q))
+    if t > ht:
+        # Below its equator the heart rests on the diaphragm, broad down to where the dome
+        # cuts it. Shrinking like an ellipsoid, its back drew away from the oesophagus and
+        # lung ran in behind a floating heart (a blinded reader's cue, round 9).
+        sq = max(sq, HEART_BASE_SCALE)
     return hy - 0.85 * (1.0 - sq) * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad), sq
 
 

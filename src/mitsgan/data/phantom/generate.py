@@ -31,7 +31,7 @@ from scipy import ndimage
 from mitsgan.data.dataset import Location
 from mitsgan.data.phantom import anatomy as A
 from mitsgan.data.phantom.library import NoduleLibrary, load_library
-from mitsgan.data.phantom.noise import ct_noise, partial_volume_blur, smooth_field
+from mitsgan.data.phantom.noise import circumferential_field, ct_noise, partial_volume_blur, smooth_field
 from mitsgan.data.phantom.nodules import (PlacedNodule, box_pad_vox, choose_nodules, feret_diameter_mm,
                                           measured_diameter_mm, nodule_hu_field, shape_on_grid)
 from mitsgan.data.phantom.trees import vessel_trees
@@ -263,18 +263,30 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     # random field is a set of thin sheets, which is what those planes look like.
     sheets = smooth_field(grid.shape_zyx, grid.spacing_zyx, 5.0, rng)
     np.abs(sheets, out=sheets)
-    muscle = (lab == A.MUSCLE).astype(f32)
-    # Wider than a hairline (0.16 -> 0.24 of the field's spread): at 0.16 the muscles read as
-    # flat, even slabs in lung window next to the marbled muscle of real scans.
-    hu += muscle * np.clip(1.0 - sheets / f32(0.24), 0.0, 1.0) ** 2 * (f32(-100.0) - hu)
     fatm = (lab == A.FAT).astype(f32)
     hu += fatm * np.clip(1.0 - sheets / f32(0.06), 0.0, 1.0) * f32(0.5) * (f32(30.0) - hu)
-    del sheets, muscle, fatm
+    del fatm
     fine = smooth_field(grid.shape_zyx, grid.spacing_zyx, 2.0, rng)
     amp[:] = 0.0
     amp[A.LUNG] = 14.0
     amp[A.TRABECULAR] = 50.0
     hu += amp[lab] * fine
+    del fine
+    # Fat between muscle bundles. Round 9: as the zero set of the isotropic field (0.24 of
+    # its spread wide: at 0.16 the muscles read as flat, even slabs in lung window) it drew
+    # closed loops, a wall of marbled stone; the wall's muscles run round the chest, so their
+    # fat shows as short streaks along it, broken where the isotropic field is small. The
+    # erector spinae runs along the spine: its bundles are cut across, so loops stay there,
+    # thinner (0.12: at 0.24 they read as worms in mediastinal window).
+    muscle = lab == A.MUSCLE
+    streak = np.abs(circumferential_field(muscle, grid.slice_mm, grid.x_mm(), grid.y_mm(), rng))
+    X, Y = grid.x_mm()[None, :], grid.y_mm()[:, None]
+    along_spine = (np.clip(f32(1.0) - np.abs(X) / f32(60.0), 0.0, 1.0) * (Y > 0)).astype(f32)
+    loops = np.clip(1.0 - sheets / f32(0.12), 0.0, 1.0) ** 2
+    streaks = np.clip(1.0 - streak / f32(0.2), 0.0, 1.0) ** 2 * (sheets > f32(0.45))
+    w = along_spine * loops + (f32(1.0) - along_spine) * streaks
+    hu += muscle * w * (f32(-100.0) - hu)
+    del sheets, streak, loops, streaks, w, muscle
 
 
 def _add_fissures(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid) -> None:

@@ -69,3 +69,37 @@ def partial_volume_blur(hu: np.ndarray, sigma_vox_zyx: tuple[float, float, float
         if s > 0:
             out = ndimage.gaussian_filter1d(out, s, axis=axis, mode="nearest", truncate=3.0)
     return out.astype(np.float32, copy=False)
+
+
+def circumferential_field(where: np.ndarray, slice_mm: float, x_mm: np.ndarray, y_mm: np.ndarray,
+                          rng: np.random.Generator, sigma_arc_mm: float = 9.0,
+                          sigma_radial_mm: float = 1.5, sigma_t_mm: float = 6.0,
+                          arc_radius_mm: float = 150.0, max_radius_mm: float = 330.0) -> np.ndarray:
+    """Unit-std random field smooth along circles round the body's axis, rough across them.
+
+    Why: the chest wall's muscles (pectoralis, latissimus, serratus) run round the chest, so
+    the fat between their bundles shows in an axial slice as short streaks along the wall.
+    The zero set of an isotropic field is a net of closed loops instead, which reads as
+    marbled stone. Drawn on a polar grid (``sigma_arc_mm`` measured at ``arc_radius_mm``
+    from the axis, where the wall is) and read, at the voxels of ``where`` (z, y, x) only,
+    at each pixel's radius and angle (``x_mm``, ``y_mm``: the columns' and rows' positions
+    from the axis). Zero elsewhere.
+    """
+    nz = where.shape[0]
+    step_t = max(1, int(sigma_t_mm / (2.0 * slice_mm)))
+    n_t = int(np.ceil(nz / step_t)) + 2
+    n_r = int(max_radius_mm) + 2  # 1 mm radial cells
+    n_th = int(2.0 * np.pi * arc_radius_mm / 2.0)  # 2 mm arc cells at arc_radius_mm
+    white = rng.standard_normal((n_t, n_r, n_th), dtype=np.float32)
+    f = ndimage.gaussian_filter(white, (sigma_t_mm / (slice_mm * step_t), sigma_radial_mm,
+                                        sigma_arc_mm / 2.0), mode=("nearest", "nearest", "wrap"))
+    f /= max(float(f.std(dtype=np.float64)), 1e-6)
+    k, j, i = np.nonzero(where)
+    x = np.asarray(x_mm, np.float32)[i]
+    y = np.asarray(y_mm, np.float32)[j]
+    r = np.minimum(np.sqrt(x * x + y * y), np.float32(max_radius_mm))
+    th = (np.arctan2(y, x) % np.float32(2.0 * np.pi)) * np.float32(n_th / (2.0 * np.pi))
+    out = np.zeros(where.shape, dtype=np.float32)
+    out[k, j, i] = ndimage.map_coordinates(f, [k.astype(np.float32) / step_t, r, th], order=1,
+                                           mode="grid-wrap")
+    return out

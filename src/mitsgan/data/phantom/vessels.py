@@ -216,7 +216,7 @@ def render_tree(tree: Tree, grid: Grid, wall_fraction: float = 0.0,
 
 
 BOW_MIN_MM = 10.0  # capsules longer than this are drawn as a gentle arc of three pieces
-BOW_FRACTION = 0.06  # sagitta of the arc over the branch's length
+BOW_FRACTION = 0.1  # sagitta of the arc over the branch's length (round 9: 0.06 still read as ruled)
 
 
 def _bowed(a: np.ndarray, b: np.ndarray, r: np.ndarray, rb: np.ndarray
