@@ -277,7 +277,9 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # hilum; the right one runs back behind the ascending aorta, then out: two
         # straight rods crossing the bronchi in an X read as drawn.
         *_bent_tube(bif, (x_hl, hil_y, t_pa + 4.0), (0.35, 0.75, -6.0), u(9.0, 10.5), blood),
-        *_bent_tube(bif, (x_hr, hil_y, t_pa + 8.0), (0.4, 0.7, 3.0), u(9.5, 11.0), blood),
+        # The right PA crosses in front of the right main bronchus (ending on its axis, the two
+        # overlapped and the bronchus was a hole punched in one block of tissue).
+        *_bent_tube(bif, (x_hr, hil_y - RIGHT_PA_AHEAD_MM, t_pa + 8.0), (0.4, 0.7, 3.0), u(9.5, 11.0), blood),
         # Lower pulmonary veins: they slope down into the left atrium. Run level (as they were,
         # hilum and atrium at the same depth) they crossed a slice as a long rod with a round
         # end in the lung, which no real slice shows.
@@ -298,7 +300,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
     ]
     p.hila = {
-        "right_artery": (x_hr, hil_y, t_pa + 8.0),
+        "right_artery": (x_hr, hil_y - RIGHT_PA_AHEAD_MM, t_pa + 8.0),
         "left_artery": (x_hl, hil_y, t_pa + 4.0),
         "right_vein": (x_hr + 8.0, hil_y - 6.0, t_pa + 38.0),
         "left_vein": (x_hl - 8.0, hil_y - 6.0, t_pa + 36.0),
@@ -308,6 +310,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
 
 
 PA_BIFURCATION_BACK = 0.5  # the trunk divides this far from its root's Y toward the hila
+RIGHT_PA_AHEAD_MM = 12.0  # the right PA's hilar end lies this far in front of the hilum's Y
 
 
 def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
@@ -761,7 +764,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             blend = M.blend_add(blend, d, float(np.sqrt(rr)) - M.BLEND_MARGIN_MM)
     if blend is not None:
         med |= cavity & M.blend_mask(blend)
-    med = cavity & M.close_gaps(med, X, Y, M.closing_radius_mm(p, t))
+    med = cavity & M.close_gaps(med, X, Y, M.closing_radius_mm(p, t), back_mm=p.y_trachea_mm)
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
         med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=p.y_trachea_mm)

@@ -228,8 +228,14 @@ def sample_cloth(rng: np.random.Generator) -> np.ndarray:
     """0-4 folds of gown or blanket: (K, 5) gap above the skin (mm), wave amplitude (mm),
     waves per turn, phase, angular half-span (rad, from the front midline)."""
     k = int(rng.integers(0, 5))
-    return np.stack([rng.uniform(0.5, 28.0, k), rng.uniform(1.0, 6.0, k), rng.integers(3, 10, k).astype(float),
-                     rng.uniform(0.0, 2 * np.pi, k), rng.uniform(0.6, 1.7, k)], axis=1).reshape(-1, 5)
+    folds = np.stack([rng.uniform(0.5, 28.0, k), rng.uniform(1.0, 6.0, k), rng.integers(3, 10, k).astype(float),
+                      rng.uniform(0.0, 2 * np.pi, k), rng.uniform(0.6, 1.7, k)], axis=1).reshape(-1, 5)
+    # Round 9: up to 28 mm off the skin, the folds were "thin wavy lines floating in the air,
+    # parallel to the skin" (a blinded reader's cue in half the pairs); a gown lies on the
+    # body and lifts off it in folds: gaps of 0.5-12 mm, so the waves touch the skin in places
+    # (same draws, rescaled: the other numbers stay as they were).
+    folds[:, 0] = 0.5 + (folds[:, 0] - 0.5) * (11.5 / 27.5)
+    return folds
 
 
 def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t: float,
@@ -248,7 +254,8 @@ def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t
              + f32(0.5 * amp) * np.sin(f32(2.3 * order) * theta - f32(phase - 0.035 * t))
              + f32(1.2) * np.sin(f32(7.1 * order) * theta + f32(2.0 * phase + 0.06 * t)))
         d = np.maximum(d, f32(0.3))
-        half = f32(0.4) + f32(0.25) * np.sin(f32(3.7 * order) * theta + f32(phase - 0.04 * t))
+        # 0.5-1.7 mm thick (a gown's fabric, a blanket's fold), thinning where it stretches.
+        half = f32(0.55) + f32(0.3) * np.sin(f32(3.7 * order) * theta + f32(phase - 0.04 * t))
         pieces = np.sin(f32(1.9 * order) * theta + f32(3.0 * phase + 0.03 * t)) > -0.35
         lab[air & (np.abs(out - d) < half) & (np.abs(theta) < f32(span)) & pieces] = CLOTH
 
