@@ -199,3 +199,22 @@ def test_chest_wall_streaks_run_round_the_chest():
     along = np.corrcoef(ring, np.roll(ring, 3))[0, 1]  # ~4 mm apart along the circle
     across = np.corrcoef(sample(r, theta), sample(r + 4.0, theta))[0, 1]  # 4 mm apart across
     assert along > 0.8 and across < 0.5
+
+
+def test_fat_in_front_of_a_set_back_heart_is_a_broad_pad_not_a_pillar():
+    """In a deep chest the heart is set back from the sternum (see the test above); below its
+    equator, the fat between them spans the heart's front. Without the pad, one such patient
+    (seed 42) had a 34-36 mm pillar there: "a tube from the heart to the sternum" (round 9)."""
+    seeds = [s for s in range(50) if A.sample_chest_params(_rngs(s, 0)[0]).heart_pad_mm > 8.0]
+    assert 42 in seeds
+    for seed in seeds:
+        r = _rngs(seed, 0)
+        p = A.sample_chest_params(r[0])
+        g = _choose_grid(p, 64, 512, r[1])
+        X, Y = g.x_mm()[None, :], g.y_mm()[:, None]
+        _, lab = A.render_slice(p, X, Y, p.heart_center[2] + 0.5 * p.heart_axes_mm[2])
+        front = Y[np.flatnonzero((lab == A.HEART).any(axis=1))[0], 0]
+        row = int(np.argmin(np.abs(Y[:, 0] - 0.5 * (front + p.y_sternum_mm + 6.0))))  # mid-pad
+        runs, n = ndimage.label((lab[row] != A.LUNG) & (np.abs(X[0]) < 90.0))
+        widest = max(np.sum(runs == k) for k in range(1, n + 1)) * g.pixel_mm
+        assert widest > 60.0, (seed, widest)

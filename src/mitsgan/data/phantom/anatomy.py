@@ -98,6 +98,7 @@ class ChestParams:
     # Iodinated contrast in the blood (HU added to the blood pool; 0: a plain scan). See
     # sample_chest_params: already included in blood_hu and in the vessel tubes' HU.
     contrast_hu: float = 0.0
+    heart_pad_mm: float = 0.0  # fat between the sternum and a heart set back in a deep chest
 
     # Derived landmarks (filled by finish()).
     y_canal_mm: float = 0.0
@@ -194,7 +195,8 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     # half of it goes in front (fat in front of the heart, as in stout patients), so neither
     # the sternum nor the oesophagus is joined to the heart by a long pillar of fat.
     spare = max(0.0, 2.0 * reach - 2.0 * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad))
-    hy = p.y_sternum_mm + 6.0 + gap + 0.5 * spare + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
+    p.heart_pad_mm = 0.5 * spare
+    hy = p.y_sternum_mm + 6.0 + gap + p.heart_pad_mm + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
     p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
@@ -254,6 +256,12 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     bif = (x_pt - 3.0, y_pt + PA_BIFURCATION_BACK * (hil_y - y_pt), t_pa)
     lw = p.body_half_width_mm - p.fat_mm - p.muscle_mm - p.ring_mm
     x_hr, x_hl = -min(52.0, 0.42 * lw), min(50.0, 0.40 * lw)
+    # Where each lower pulmonary vein leaves the lung: halfway from the hilum's side toward its
+    # end in the left atrium. Round 9: from the hilum's lateral edge (and white with contrast)
+    # it crossed ~4 cm of lung as "a straight horizontal pipe from the heart into the lung".
+    la_r, la_l = (hx - 12.0, hy + 30.0), (hx + 5.0, hy + 30.0)
+    vein_r = (0.5 * (x_hr + 8.0 + la_r[0]), 0.5 * (hil_y - 6.0 + la_r[1]), t_pa + 38.0)
+    vein_l = (0.5 * (x_hl - 8.0 + la_l[0]), 0.5 * (hil_y - 6.0 + la_l[1]), t_pa + 36.0)
     blood = p.blood_hu
     # The aortic root and pulmonary trunk leave the heart near its top: no gap between them.
     t_root = ht - p.heart_axes_mm[2] * 0.8
@@ -285,8 +293,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # end in the lung, which no real slice shows.
         # They run through the lung's hilum, not the mediastinum: a 3 mm fat margin left a
         # grey ball of fat round their lateral ends, floating in the lung.
-        Tube((x_hr + 8.0, hil_y - 6.0, t_pa + 38.0), (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
-        Tube((x_hl - 8.0, hil_y - 6.0, t_pa + 36.0), (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        Tube(vein_r, (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        Tube(vein_l, (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         # Azygos vein: up the right front of the spine, then arching forward over the right
         # main bronchus into the back of the SVC. It fills the right side of the posterior
@@ -302,8 +310,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     p.hila = {
         "right_artery": (x_hr, hil_y - RIGHT_PA_AHEAD_MM, t_pa + 8.0),
         "left_artery": (x_hl, hil_y, t_pa + 4.0),
-        "right_vein": (x_hr + 8.0, hil_y - 6.0, t_pa + 38.0),
-        "left_vein": (x_hl - 8.0, hil_y - 6.0, t_pa + 36.0),
+        "right_vein": vein_r,
+        "left_vein": vein_l,
         "right_bronchus": p.tubes[-2].b,
         "left_bronchus": p.tubes[-1].b,
     }
@@ -751,6 +759,14 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         eh = ((xr / f32(ha * sq)) ** 2 + (yr / f32(hb * sq)) ** 2) * g2
         ef = ((xr / f32(ha * sq + 6.0)) ** 2 + (yr / f32(hb * sq + 6.0)) ** 2) * g2
         med |= cavity & (ef < 1.0)
+        if p.heart_pad_mm > 0:
+            # The fat in front of a heart set back in a deep chest: its outline (plus 6 mm)
+            # moved forward by the pad, a broad pad of fat (a narrow wedge there read as "a
+            # tube from the heart to the sternum").
+            pad = f32(p.heart_pad_mm)
+            ep = (((xr + pad * f32(s)) / f32(ha * sq + 6.0)) ** 2
+                  + ((yr + pad * f32(c)) / f32(hb * sq + 6.0)) ** 2) * g2
+            med |= cavity & (ep < 1.0)
         heart = eh < 1.0
     for key in ("right_artery", "left_artery"):
         x0, y0, t0 = p.hila[key]
