@@ -183,10 +183,11 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     room = p.y_vert_mm - p.vert_radius_mm - (p.y_sternum_mm + 6.0 + gap)
     # ... and reaches back to the oesophagus (~15 mm in front of the vertebral body), whatever
     # the chest's depth: a shallow chest gets a flatter heart, a deep one a deeper heart, up to
-    # a ~10 cm deep section (HEART_MAX_SHORT_AXIS_MM). Round 9: fitted to 90% of the room with the short semi-axis
-    # capped at 40-47 mm, the heart of a deep chest (10% of patients) stopped 3-5 cm in front
-    # of the oesophagus and the central wedge joined them as a narrow stalk, or lung ran
-    # behind a floating heart: "a heart on a stalk", "heart floats with nothing behind it".
+    # a ~10 cm deep section (HEART_MAX_SHORT_AXIS_MM). Round 9: fitted to 90% of the room with
+    # the short semi-axis capped at 40-47 mm, the heart of a deep chest (10% of patients)
+    # stopped 3-5 cm in front of the oesophagus and the central wedge joined them as a narrow
+    # stalk, or lung ran behind a floating heart: "a heart on a stalk", "heart floats with
+    # nothing behind it".
     cos2 = np.cos(p.heart_angle_rad) ** 2
     reach = 0.5 * max(room - 15.0, 0.0)
     hb = float(np.sqrt(max(reach ** 2 - (ha * np.sin(p.heart_angle_rad)) ** 2, 0.0) / cos2))
@@ -336,9 +337,10 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
     right = (0.3 * x_hr, hil_y + 6.0, t0 + 28.0)
     left = (0.72 * x_hl, hil_y + 6.0, t0 + 30.0)
     # The carina is a sharp ridge: a few mm below it the two lumens are apart (~75 deg between
-    # them over their first centimetre; real carinal angles ~60-80 deg). Round 9: leaving it along their whole course's
-    # slope, they overlapped for the first ~6 mm, a "dumbbell" or "two eyes" hole, and their
-    # round starts beside the trachea's end made "three holes side by side".
+    # them over their first centimetre; real carinal angles ~60-80 deg). Round 9: leaving it
+    # along their whole course's slope, they overlapped for the first ~6 mm, a "dumbbell" or
+    # "two eyes" hole, and their round starts beside the trachea's end made "three holes side
+    # by side".
     knees = [(x0 - side * (1.3 * r + CARINA_SPREAD_MM), y0 + 0.3 * (end[1] - y0), t0 + CARINA_KNEE_MM)
              for side, r, end in ((1.0, r_right, right), (-1.0, r_left, left))]
     return [Tube((x0 - 0.6 * r_right, y0, t0), knees[0], r_right, AIRWAY_LUMEN, -1000.0, 2.0),
