@@ -1,7 +1,7 @@
 """The phantom's anatomy in proportion: lungs that fill an adult chest like the LIDC slabs',
 main bronchi that a slice cuts as two round holes, fissures that are not one line across both
 lungs, cloth folds only in the air, vessel trees with tapering lobar trunks whose smallest
-branches end in single fading twigs, a heart that reaches back to the oesophagus with a broad
+branches end in single fading twigs, bronchi beside their arteries, a heart that reaches back to the oesophagus with a broad
 pad of fat (not a pillar) in front of it, and chest-wall muscle fat streaked round the chest.
 Noise-free single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
@@ -220,3 +220,25 @@ def test_fat_in_front_of_a_set_back_heart_is_a_broad_pad_not_a_pillar():
         runs, n = ndimage.label((lab[row] != A.LUNG) & (np.abs(X[0]) < 90.0))
         widest = max(np.sum(runs == k) for k in range(1, n + 1)) * g.pixel_mm
         assert widest > 60.0, (seed, widest)
+
+
+def test_bronchi_beside_their_arteries_touch_but_do_not_overlap():
+    """Round 9: smaller bronchi run with their arteries (a ring with a dot of the same size
+    beside it), not as a tree of their own ("ring bronchi floating with no matching artery")."""
+    from mitsgan.data.phantom import trees as T
+
+    rng = np.random.default_rng(0)
+    n = T.VESSEL_TARGETS
+    targets = np.stack([rng.uniform(-140, -20, n), rng.uniform(-80, 80, n), rng.uniform(20, 240, n)], 1)
+    arteries = T.segmental_tree(np.array([-50.0, 0.0, 100.0]), targets, np.random.default_rng(1))
+    airways = T.paired_airways(arteries, -1.0)
+    paired = arteries.radius_mm >= T.PAIRED_ARTERY_MIN_RADIUS_MM
+    assert len(airways.radius_mm) == paired.sum() >= 10
+    a, b, r = arteries.start[paired], arteries.end[paired], arteries.radius_mm[paired]
+    mid = 0.5 * (airways.start + airways.end)
+    ab = b - a
+    f = np.clip(((mid - a) * ab).sum(1) / (ab * ab).sum(1), 0.0, 1.0)
+    gap = np.linalg.norm(a + f[:, None] * ab - mid, axis=1) - 0.5 * (r + arteries.r_end[paired])
+    outer = 0.5 * (airways.radius_mm + airways.r_end) * (1 + T.AIRWAY_WALL_FRACTION) + T.AIRWAY_WALL_MM
+    assert np.all(gap >= outer - 0.05) and np.all(gap <= outer + 1.0)
+    assert np.allclose(airways.radius_mm, T.PAIRED_AIRWAY_RATIO * r)

@@ -70,7 +70,12 @@ VESSEL_ASYM = 0.2
 VESSEL_LEAF_TARGETS = 8
 # Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
 # more or thicker rings make the hila a cluster of bright circles.
-AIRWAY_MIN_RADIUS_MM = 1.9
+# Round 9: the grown airway tree keeps only its central (lobar, segmental) bronchi; smaller ones
+# run beside their arteries (paired_airways). Grown on their own down to 1.9 mm radius, they
+# were "small ring bronchi floating in the lung with no matching artery" to a reader.
+AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
+PAIRED_ARTERY_MIN_RADIUS_MM = 1.2  # arteries this thick (and up) have a bronchus beside them
+PAIRED_AIRWAY_RATIO = 0.85  # bronchus radius over its artery's (real broncho-arterial ratio ~0.7-1)
 AIRWAY_WALL_FRACTION = 0.12
 AIRWAY_WALL_MM = 0.25
 
@@ -107,9 +112,10 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occupancy of the vessels, airway lumens and airway walls (lumen + wall) on ``grid``.
 
-    Arteries and veins from each hilum, plus a coarse bronchial tree (airways stop where
-    CT stops seeing them); the whole lung is grown so branches entering the slab from
-    above or below are there, then only those near the slab are rendered.
+    Arteries and veins from each hilum; the central bronchi as a coarse tree of their own,
+    the smaller ones beside their arteries (paired_airways), down to where CT stops seeing
+    them. The whole lung is grown so branches entering the slab from above or below are
+    there, then only those near the slab are rendered.
     """
     pts = lung_targets(p, rng)
     t_lo = grid.t0_mm - (grid.shape_zyx[0] - 1) * grid.slice_mm
@@ -127,11 +133,13 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
         for kind in ("artery", "vein"):
             idx = np.sort(rng.choice(len(P), size=min(VESSEL_TARGETS, len(P)), replace=False))
             vessel_list.append(segmental_tree(np.asarray(p.hila[f"{side}_{kind}"]), P[idx], rng))
+            if kind == "artery":
+                airway_list.append(paired_airways(vessel_list[-1], 1.0 if side == "left" else -1.0))
         # Bronchi keep their calibre along a branch: tapered, each short segment with its
         # wall read as one bead of a chain where a bronchus runs in the slice.
         idx = np.sort(rng.choice(len(P), size=min(300, len(P)), replace=False))
         airway_list.append(grow_tree(np.asarray(p.hila[f"{side}_bronchus"]), P[idx], 0.55, rng,
-                                     min_radius_mm=AIRWAY_MIN_RADIUS_MM, murray_exponent=1.0 / 3.0,
+                                     min_radius_mm=AIRWAY_CENTRAL_MIN_RADIUS_MM, murray_exponent=1.0 / 3.0,
                                      length_per_radius=10.0, asym=0.2, taper=1.0))
     vt = clip_tree(Tree.concat(vessel_list), t_lo, t_hi)
     at = clip_tree(Tree.concat(airway_list), t_lo, t_hi)
@@ -139,6 +147,35 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
     aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=AIRWAY_WALL_FRACTION, wall_mm=AIRWAY_WALL_MM)
     assert aw_outer is not None
     return vessels, aw_lumen, aw_outer
+
+
+def paired_airways(arteries: Tree, side: float) -> Tree:
+    """Bronchi beside the thicker arteries: each a copy of its artery's branch, moved sideways.
+
+    Why: in a real lung every bronchus runs with its artery (the bronchovascular bundle), so a
+    slice shows a ring with a dot of the same size beside it, or two parallel tubes. The
+    offset is perpendicular to the branch, toward the back where it can be (toward ``side``
+    in X, +1 left, -1 right, for branches running front to back), and just clears both walls,
+    so consecutive branches' bronchi (similar directions, similar offsets) join up.
+    """
+    keep = arteries.radius_mm >= PAIRED_ARTERY_MIN_RADIUS_MM
+    a, b = arteries.start[keep], arteries.end[keep]
+    r, rb = arteries.radius_mm[keep], arteries.r_end[keep]
+    d = b - a
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+    perp = np.empty_like(d)
+    for i, ref in enumerate((np.array([0.0, 1.0, 0.0]), np.array([side, 0.0, 0.0]))):
+        q = ref[None, :] - (d @ ref)[:, None] * d
+        if i == 0:
+            perp[:] = q
+        else:
+            weak = np.linalg.norm(perp, axis=1) < 0.4  # branch runs front to back: go sideways
+            perp[weak] = q[weak]
+    perp /= np.maximum(np.linalg.norm(perp, axis=1, keepdims=True), 1e-9)
+    ra, rba = PAIRED_AIRWAY_RATIO * r, PAIRED_AIRWAY_RATIO * rb
+    gap = r + ra * (1.0 + AIRWAY_WALL_FRACTION) + AIRWAY_WALL_MM + 0.3
+    gap_b = rb + rba * (1.0 + AIRWAY_WALL_FRACTION) + AIRWAY_WALL_MM + 0.3
+    return Tree(a + perp * gap[:, None], b + perp * gap_b[:, None], ra, rba)
 
 
 def clip_tree(tree: Tree, t_lo: float, t_hi: float) -> Tree:
