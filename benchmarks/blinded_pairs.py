@@ -5,11 +5,13 @@ Issue 3 asks that "a person shown both in lung window does not spot the phantom 
 glance". This writes the test material and scores it:
 
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
+        [--per-phantom 3]
     # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
     # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
     python benchmarks/blinded_pairs.py score OUT
 
-``make`` takes three slices with at least half the most lung from each phantom and three
+``make`` takes three slices (``--per-phantom``) with at least half the most lung from each
+phantom (with one per phantom and 12 seeds, no phantom body is seen twice) and three
 slices from each real scan in ``../shared`` (LIDC slabs: near both ends and the middle;
 lung1: 3 levels), pairs them at random, puts the phantom left or right at random (seeded)
 and keeps the answer key in ``OUT/.key.json`` (the reader must not open it). ``score``
@@ -43,7 +45,7 @@ def real_slices() -> list[np.ndarray]:
     return out + [hu[k] for k in (8, 16, 24)]
 
 
-def phantom_slices(seeds: list[int], rng: np.random.Generator) -> list[np.ndarray]:
+def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int = 3) -> list[np.ndarray]:
     from mitsgan.data.phantom import generate_phantom
 
     out = []
@@ -51,18 +53,18 @@ def phantom_slices(seeds: list[int], rng: np.random.Generator) -> list[np.ndarra
         hu = generate_phantom(seed=s).scan.hu
         lung = (hu < -600).reshape(hu.shape[0], -1).sum(axis=1)
         ks = np.flatnonzero(lung > 0.5 * lung.max())
-        out += [hu[k] for k in rng.choice(ks, size=min(3, len(ks)), replace=False)]
+        out += [hu[k] for k in rng.choice(ks, size=min(per_phantom, len(ks)), replace=False)]
     return out
 
 
-def make(out: Path, seeds: list[int], pairs: int, seed: int) -> None:
+def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
-    reals, phantoms = real_slices(), phantom_slices(seeds, rng)
+    reals, phantoms = real_slices(), phantom_slices(seeds, rng, per_phantom)
     rng.shuffle(reals)
     rng.shuffle(phantoms)
     n = min(pairs, len(reals), len(phantoms))
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--seeds", type=int, nargs="+", default=[3, 4, 5, 6])
     m.add_argument("--pairs", type=int, default=12)
     m.add_argument("--seed", type=int, default=0, help="pairing and left/right draw")
+    m.add_argument("--per-phantom", type=int, default=3,
+                   help="slices per phantom (1 with 12 seeds: no body seen twice; slower)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if not SHARED.is_dir():
             print(f"SKIP: real scans not found at {SHARED}")
             return 0
-        make(args.out, args.seeds, args.pairs, args.seed)
+        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom)
     else:
         score(args.out)
     return 0
