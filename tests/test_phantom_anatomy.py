@@ -2,7 +2,8 @@
 main bronchi that a slice cuts as two round holes, fissures that are not one line across both
 lungs, cloth folds only in the air, vessel trees with tapering lobar trunks whose smallest
 branches end in single fading twigs, bronchi beside their arteries, a heart that reaches back to the oesophagus with a broad
-pad of fat (not a pillar) in front of it, and chest-wall muscle fat streaked round the chest.
+pad of fat (not a pillar) in front of it, a descending aorta beside the spine with lung against
+it, and chest-wall muscle fat streaked round the chest.
 Noise-free single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -242,3 +243,23 @@ def test_bronchi_beside_their_arteries_touch_but_do_not_overlap():
     outer = 0.5 * (airways.radius_mm + airways.r_end) * (1 + T.AIRWAY_WALL_FRACTION) + T.AIRWAY_WALL_MM
     assert np.all(gap >= outer - 0.05) and np.all(gap <= outer + 1.0)
     assert np.allclose(airways.radius_mm, T.PAIRED_AIRWAY_RATIO * r)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_descending_aorta_sits_beside_the_spine_with_lung_against_its_left_side(seed):
+    """Round 9: in front of the vertebral body it sat in one stack with the heart and the
+    spine ("no separate descending aorta"); beside the body's front half, the left lung
+    touches its lateral side at the heart's level."""
+    r = _rngs(seed, 0)
+    p = A.sample_chest_params(r[0])
+    g = _choose_grid(p, 64, 512, r[1])
+    X, Y = g.x_mm()[None, :], g.y_mm()[:, None]
+    t = p.heart_center[2]
+    aorta = max((tb for tb in p.tubes if tb.label == A.VESSEL), key=lambda tb: max(tb.a[2], tb.b[2]))
+    s = (t - aorta.a[2]) / (aorta.b[2] - aorta.a[2])
+    x, y = (aorta.a[0] + s * (aorta.b[0] - aorta.a[0]), aorta.a[1] + s * (aorta.b[1] - aorta.a[1]))
+    assert p.y_vert_mm - p.vert_radius_mm < y < p.y_vert_mm
+    _, lab = A.render_slice(p, X, Y, t)
+    j = int(np.argmin(np.abs(Y[:, 0] - y)))
+    i = int(np.argmin(np.abs(X[0] - (x + aorta.radius_mm + 5.0))))
+    assert lab[j, i] == A.LUNG, (seed, lab[j, i])

@@ -244,7 +244,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     hx, hy, ht = p.heart_center
     r_aa, r_da = u(13.0, 17.0), u(10.5, 13.5)
     x_aa, y_aa = u(-16.0, -8.0), p.y_sternum_mm + u(32.0, 42.0)
-    x_da, y_da = u(18.0, 26.0), front - u(2.0, 8.0)
+    # The descending aorta lies beside the front half of the vertebral body, lung against its
+    # left side. Round 9: 2-8 mm in front of the vertebral body, it sat in one stack with the
+    # heart and the spine once the heart reached back to the oesophagus ("heart and aorta
+    # fused onto the vertebra, no separate descending aorta").
+    x_da, y_da = u(18.0, 26.0) + 4.0, front + u(2.0, 8.0)
     # The trachea lies ~2.5-3 cm in front of the spine, the oesophagus between them: on the
     # spine (16-22 mm) the carina sat in a block of tissue with no lung behind it.
     y_tr = front - u(16.0, 22.0) - 8.0
