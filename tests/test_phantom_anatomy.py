@@ -1,10 +1,10 @@
-"""The phantom's anatomy in proportion: lungs that fill an adult chest like the LIDC slabs',
-main bronchi that a slice cuts as two round holes, fissures that are not one line across both
-lungs, cloth folds only in the air, vessel trees with tapering lobar trunks whose smallest
-branches end in single fading twigs, bronchi beside their arteries, a heart that reaches back to the oesophagus with a broad
-pad of fat (not a pillar) in front of it, a descending aorta beside the spine with lung against
-it, and chest-wall muscle fat streaked round the chest.
-Noise-free single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
+"""The phantom's anatomy in proportion: lungs that fill an adult chest like the LIDC slabs', main
+bronchi that a slice cuts as two round holes, fissures that are not one line across both lungs,
+cloth folds only in the air, vessel trees with tapering lobar trunks whose smallest branches end
+in single fading twigs, bronchi beside their arteries, a heart that reaches back to the
+oesophagus with a broad pad of fat (not a pillar) in front of it, a descending aorta beside the
+spine with lung against it, and chest-wall muscle fat streaked round the chest. Noise-free
+single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
 import numpy as np

@@ -80,6 +80,12 @@ AIRWAY_WALL_FRACTION = 0.12
 AIRWAY_WALL_MM = 0.25
 
 
+# No vessel targets this close to the pleura (in-plane). Round 9: at 4.5 mm the vessels ran
+# "evenly spread right up to the pleura"; in real lungs they thin out to nothing visible in the
+# outer 1-2 cm (the twigs toward the edge still fade into it).
+PLEURAL_MARGIN_MM = 8.0
+
+
 def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.0) -> np.ndarray:
     """Points filling both lungs (whole chest, not just the slab): the trees' territory."""
     half = p.body_half_width_mm + 10.0
@@ -91,8 +97,8 @@ def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.
     # The domes do not count as an edge: a slice cuts them at a shallow angle, and a
     # vessel-free halo around each dome's disc would show as an empty ring at the bases.
     room = lung | (labs == A.LIVER) | (labs == A.SPLEEN)
-    # No terminal targets in the outer ~4 mm under the pleura: real vessels thin out to
-    # nothing visible there, and tips ending on the pleura read as dots along the wall.
+    # No terminal targets in the outer PLEURAL_MARGIN_MM under the pleura: real vessels thin
+    # out to nothing visible there, and tips ending on the pleura read as dots along the wall.
     # Measured in-plane only: vessels do run down onto the diaphragm and up to the apex;
     # a 3-D margin left every slice just above a dome with a vessel-free hole in its centre.
     sampling = (1e6, step_mm, step_mm)  # slices far apart: a 2-D distance per slice
@@ -101,7 +107,7 @@ def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.
     # vessels meet it; with targets in lung only, the last few mm above the dome held
     # only thin tips, a dark vessel-free halo around each dome's disc.
     under_dome = ((labs == A.LIVER) | (labs == A.SPLEEN)) & np.roll(lung, 1, axis=0)
-    deep = (ndimage.distance_transform_edt(room, sampling=sampling) > 4.5) & (lung | under_dome)
+    deep = (ndimage.distance_transform_edt(room, sampling=sampling) > PLEURAL_MARGIN_MM) & (lung | under_dome)
     deep = deep[1:-1, 1:-1, 1:-1]
     kk, jj, ii = np.nonzero(deep)
     allp = np.stack([xs[0, ii], ys[jj, 0], ts[kk].astype(f32)], axis=1).astype(np.float64)
