@@ -169,14 +169,10 @@ def paired_airways(arteries: Tree, side: float) -> Tree:
     r, rb = arteries.radius_mm[keep], arteries.r_end[keep]
     d = b - a
     d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
-    perp = np.empty_like(d)
-    for i, ref in enumerate((np.array([0.0, 1.0, 0.0]), np.array([side, 0.0, 0.0]))):
-        q = ref[None, :] - (d @ ref)[:, None] * d
-        if i == 0:
-            perp[:] = q
-        else:
-            weak = np.linalg.norm(perp, axis=1) < 0.4  # branch runs front to back: go sideways
-            perp[weak] = q[weak]
+    back = np.array([0.0, 1.0, 0.0])[None, :] - d[:, 1:2] * d  # posterior, minus its part along d
+    lateral = np.array([side, 0.0, 0.0])[None, :] - side * d[:, 0:1] * d
+    runs_front_to_back = np.linalg.norm(back, axis=1, keepdims=True) < 0.4
+    perp = np.where(runs_front_to_back, lateral, back)
     perp /= np.maximum(np.linalg.norm(perp, axis=1, keepdims=True), 1e-9)
     ra, rba = PAIRED_AIRWAY_RATIO * r, PAIRED_AIRWAY_RATIO * rb
     gap = r + ra * (1.0 + AIRWAY_WALL_FRACTION) + AIRWAY_WALL_MM + 0.3
