@@ -297,8 +297,9 @@ def _lobar_trunk(root: np.ndarray, groups: list[np.ndarray], cents: np.ndarray,
     Why: with every segmental vessel leaving one hilar point, the slices just above and
     below the hilum cut ten 3 mm vessels side by side, a cluster of bright dots, and no
     vessel thicker than ~3.5 mm entered the lung (round 5-8 mm vessels per 100 cm2 of lung:
-    real slabs 0-1.8, 1.6-1.8 in the two cut near the hila; the phantom 0-0.3). A real lower-lobe artery descends as one
-    ~7-9 mm trunk and gives off its segmental arteries one after another; so does the vein.
+    real slabs 0-1.8, 1.6-1.8 in the two cut near the hila; the phantom 0-0.3). A real
+    lower-lobe artery descends as one ~7-9 mm trunk and gives off its segmental arteries one
+    after another; so does the vein.
     """
     n = np.array([len(g) for g in groups])
     lobe_c = (cents * n[:, None]).sum(axis=0) / n.sum()
