@@ -762,17 +762,19 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         if cols.size and rows.size:
             box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
             g2[box] = H.outline_scale(xr[box], yr[box], p.heart_axes_mm, t - ht, _heart_phases(p)) ** -2
-        eh = ((xr / f32(ha * sq)) ** 2 + (yr / f32(hb * sq)) ** 2) * g2
-        ef = ((xr / f32(ha * sq + 6.0)) ** 2 + (yr / f32(hb * sq + 6.0)) ** 2) * g2
-        med |= cavity & (ef < 1.0)
+
+        def outline(u: np.ndarray, v: np.ndarray, grow_mm: float) -> np.ndarray:
+            """< 1 inside the heart's outline grown by ``grow_mm`` (u, v: its rotated frame)."""
+            return ((u / f32(ha * sq + grow_mm)) ** 2 + (v / f32(hb * sq + grow_mm)) ** 2) * g2
+
+        eh = outline(xr, yr, 0.0)
+        med |= cavity & (outline(xr, yr, 6.0) < 1.0)
         if p.heart_pad_mm > 0:
             # The fat in front of a heart set back in a deep chest: its outline (plus 6 mm)
             # moved forward by the pad, a broad pad of fat (a narrow wedge there read as "a
             # tube from the heart to the sternum").
             pad = f32(p.heart_pad_mm)
-            ep = (((xr + pad * f32(s)) / f32(ha * sq + 6.0)) ** 2
-                  + ((yr + pad * f32(c)) / f32(hb * sq + 6.0)) ** 2) * g2
-            med |= cavity & (ep < 1.0)
+            med |= cavity & (outline(xr + pad * f32(s), yr + pad * f32(c), 6.0) < 1.0)
         heart = eh < 1.0
     for key in ("right_artery", "left_artery"):
         x0, y0, t0 = p.hila[key]
