@@ -17,13 +17,32 @@ from mitsgan.data.phantom.generate import _choose_grid, _oblique_t, _rngs
 SEEDS = range(6)
 
 
-def _slice(seed: int, dt_mm: float) -> tuple[A.ChestParams, np.ndarray, float]:
-    """Labels of the default grid's slice ``dt_mm`` below the carina of scan (seed, 0)."""
+def _patient(seed: int) -> tuple[A.ChestParams, np.ndarray, np.ndarray, float]:
+    """Scan (seed, 0)'s anatomy and its default grid: params, X row, Y column (mm), pixel (mm)."""
     r = _rngs(seed, 0)
     p = A.sample_chest_params(r[0])
     g = _choose_grid(p, 64, 512, r[1])
-    _, lab = A.render_slice(p, g.x_mm()[None, :], g.y_mm()[:, None], p.t_carina_mm + dt_mm)
-    return p, lab, g.pixel_mm
+    return p, g.x_mm()[None, :], g.y_mm()[:, None], g.pixel_mm
+
+
+def _slice(seed: int, dt_mm: float) -> tuple[A.ChestParams, np.ndarray, float]:
+    """Labels of the default grid's slice ``dt_mm`` below the carina of scan (seed, 0)."""
+    p, X, Y, px = _patient(seed)
+    _, lab = A.render_slice(p, X, Y, p.t_carina_mm + dt_mm)
+    return p, lab, px
+
+
+def _one_lung_targets(n: int) -> np.ndarray:
+    """``n`` random points filling a box the size of one lung (X, Y, t mm), as trees get them."""
+    rng = np.random.default_rng(0)
+    return np.stack([rng.uniform(-140, -20, n), rng.uniform(-80, 80, n), rng.uniform(20, 240, n)], 1)
+
+
+def _distance_to_segments(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance (mm) from point(s) ``q`` to the segments a[i]-b[i] (broadcast over i)."""
+    ab = b - a
+    f = np.clip(((q - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(a + f[..., None] * ab - q, axis=-1)
 
 
 def _lung_geometry(lab: np.ndarray) -> dict[str, float]:
@@ -103,11 +122,8 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
     turn (a lobar trunk); 2-4 mm vessels reach several cm into the lung; one connected tree."""
     from mitsgan.data.phantom import trees as T
 
-    rng = np.random.default_rng(0)
     root = np.array([-50.0, 0.0, 100.0])
-    n = T.VESSEL_TARGETS  # one lung's worth, as vessel_trees draws them
-    targets = np.stack([rng.uniform(-140, -20, n), rng.uniform(-80, 80, n), rng.uniform(20, 240, n)], 1)
-    tree = T.segmental_tree(root, targets, np.random.default_rng(1))
+    tree = T.segmental_tree(root, _one_lung_targets(T.VESSEL_TARGETS), np.random.default_rng(1))
     from_root = np.flatnonzero(np.all(np.isclose(tree.start, root), axis=1))
     assert 1 <= len(from_root) <= T.SEGMENTS_PER_TREE
     thickest = int(np.argmax(tree.radius_mm))
@@ -126,11 +142,8 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
     # Connected: every branch starts at the root, at another's end or (side twigs) on another's axis.
     ends = {tuple(np.round(e, 6)) for e in tree.end} | {tuple(np.round(root, 6))}
     loose = [i for i, s in enumerate(tree.start) if tuple(np.round(s, 6)) not in ends]
-    ab = tree.end - tree.start
     for i in loose:
-        s = tree.start[i]
-        f = np.clip(((s - tree.start) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
-        gap = np.linalg.norm(tree.start + f[:, None] * ab - s, axis=1)
+        gap = _distance_to_segments(tree.start[i], tree.start, tree.end)
         gap[i] = np.inf  # not on itself
         assert gap.min() < 1e-6
     assert len(loose) <= 2 * T.SEGMENTS_PER_TREE  # only the segmental trunks' side twigs
@@ -163,7 +176,6 @@ def test_small_territories_end_in_one_fading_twig_not_a_fan():
     twigs = np.isclose(tree.r_end, LEAF_FADE * T.VESSEL_FLOOR_MM)
     assert twigs.sum() > 0.3 * len(twigs)
     assert np.all(tree.radius_mm[twigs] == T.VESSEL_FLOOR_MM)
-
 
 
 def test_heart_reaches_back_to_the_oesophagus_in_deep_and_shallow_chests():
@@ -211,15 +223,12 @@ def test_fat_in_front_of_a_set_back_heart_is_a_broad_pad_not_a_pillar():
     seeds = [s for s in range(50) if A.sample_chest_params(_rngs(s, 0)[0]).heart_pad_mm > 8.0]
     assert 42 in seeds
     for seed in seeds:
-        r = _rngs(seed, 0)
-        p = A.sample_chest_params(r[0])
-        g = _choose_grid(p, 64, 512, r[1])
-        X, Y = g.x_mm()[None, :], g.y_mm()[:, None]
+        p, X, Y, px = _patient(seed)
         _, lab = A.render_slice(p, X, Y, p.heart_center[2] + 0.5 * p.heart_axes_mm[2])
         front = Y[np.flatnonzero((lab == A.HEART).any(axis=1))[0], 0]
         row = int(np.argmin(np.abs(Y[:, 0] - 0.5 * (front + p.y_sternum_mm + 6.0))))  # mid-pad
         runs, n = ndimage.label((lab[row] != A.LUNG) & (np.abs(X[0]) < 90.0))
-        widest = max(np.sum(runs == k) for k in range(1, n + 1)) * g.pixel_mm
+        widest = max(np.sum(runs == k) for k in range(1, n + 1)) * px
         assert widest > 60.0, (seed, widest)
 
 
@@ -228,18 +237,14 @@ def test_bronchi_beside_their_arteries_touch_but_do_not_overlap():
     beside it), not as a tree of their own ("ring bronchi floating with no matching artery")."""
     from mitsgan.data.phantom import trees as T
 
-    rng = np.random.default_rng(0)
-    n = T.VESSEL_TARGETS
-    targets = np.stack([rng.uniform(-140, -20, n), rng.uniform(-80, 80, n), rng.uniform(20, 240, n)], 1)
+    targets = _one_lung_targets(T.VESSEL_TARGETS)
     arteries = T.segmental_tree(np.array([-50.0, 0.0, 100.0]), targets, np.random.default_rng(1))
     airways = T.paired_airways(arteries, -1.0)
     paired = arteries.radius_mm >= T.PAIRED_ARTERY_MIN_RADIUS_MM
     assert len(airways.radius_mm) == paired.sum() >= 10
     a, b, r = arteries.start[paired], arteries.end[paired], arteries.radius_mm[paired]
     mid = 0.5 * (airways.start + airways.end)
-    ab = b - a
-    f = np.clip(((mid - a) * ab).sum(1) / (ab * ab).sum(1), 0.0, 1.0)
-    gap = np.linalg.norm(a + f[:, None] * ab - mid, axis=1) - 0.5 * (r + arteries.r_end[paired])
+    gap = _distance_to_segments(mid, a, b) - 0.5 * (r + arteries.r_end[paired])
     outer = 0.5 * (airways.radius_mm + airways.r_end) * (1 + T.AIRWAY_WALL_FRACTION) + T.AIRWAY_WALL_MM
     assert np.all(gap >= outer - 0.05) and np.all(gap <= outer + 1.0)
     assert np.allclose(airways.radius_mm, T.PAIRED_AIRWAY_RATIO * r)
@@ -250,12 +255,11 @@ def test_descending_aorta_sits_beside_the_spine_with_lung_against_its_left_side(
     """Round 9: in front of the vertebral body it sat in one stack with the heart and the
     spine ("no separate descending aorta"); beside the body's front half, the left lung
     touches its lateral side at the heart's level."""
-    r = _rngs(seed, 0)
-    p = A.sample_chest_params(r[0])
-    g = _choose_grid(p, 64, 512, r[1])
-    X, Y = g.x_mm()[None, :], g.y_mm()[:, None]
+    p, X, Y, _ = _patient(seed)
     t = p.heart_center[2]
-    aorta = max((tb for tb in p.tubes if tb.label == A.VESSEL), key=lambda tb: max(tb.a[2], tb.b[2]))
+    # The descending aorta: the thickest vessel that runs down to the lung bases.
+    aorta = max((tb for tb in p.tubes if tb.label == A.VESSEL),
+                key=lambda tb: (max(tb.a[2], tb.b[2]), tb.radius_mm))
     s = (t - aorta.a[2]) / (aorta.b[2] - aorta.a[2])
     x, y = (aorta.a[0] + s * (aorta.b[0] - aorta.a[0]), aorta.a[1] + s * (aorta.b[1] - aorta.a[1]))
     assert p.y_vert_mm - p.vert_radius_mm < y < p.y_vert_mm
