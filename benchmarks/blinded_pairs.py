@@ -5,7 +5,7 @@ Issue 3 asks that "a person shown both in lung window does not spot the phantom 
 glance". This writes the test material and scores it:
 
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
-        [--per-phantom 3]
+        [--per-phantom 3 | --match-levels]
     # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
     # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
     python benchmarks/blinded_pairs.py score OUT
@@ -17,6 +17,13 @@ lung1: 3 levels), pairs them at random, puts the phantom left or right at random
 and keeps the answer key in ``OUT/.key.json`` (the reader must not open it). ``score``
 prints how many phantoms the reader picked out; 50% is chance. Skips (exit 0) when
 ``../shared`` is absent.
+
+``--match-levels`` makes the test like for like: each real slice is paired with one slice of
+its own phantom at the same height relative to the carina (``REAL_CARINA_INDEX``), taking
+the phantoms in seed order from the first of ``--seeds`` and skipping those whose 64-slice
+slab does not reach that height. Without it the phantom slices come from where the lungs
+are largest (mostly the heart), while 11 of the 12 real slices lie within 40 mm of the
+carina: a reader could tell them apart by level alone.
 """
 from __future__ import annotations
 
@@ -30,19 +37,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ct"
 LUNG_WINDOW = (-1350, 150)
+REAL_NAMES = ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1")
+# Where each real scan's carina lies, as a (fractional) slice index, read off the images
+# (lowest slice where the trachea is one lumen; about +-5 mm). In all four scans the index
+# runs from feet to head. LIDC-IDRI-0002 lies wholly above it (its first slice cuts the top
+# of the aortic arch, ~28 mm above the carina) and LIDC-IDRI-0003 wholly below it (the left
+# pulmonary artery arches over the left main bronchus in its top slice).
+REAL_CARINA_INDEX = {"LIDC-IDRI-0001": 7.0, "LIDC-IDRI-0002": -22.4, "LIDC-IDRI-0003": 13.0,
+                     "lung1": 23.5}
 
 
-def real_slices() -> list[np.ndarray]:
-    """Three slices per real scan, read by the realism benchmark's loader (same folder)."""
+def real_slices() -> list[tuple[np.ndarray, float]]:
+    """Three slices per real scan (read by the realism benchmark's loader, same folder), each
+    with its height below the carina in mm (negative: above it)."""
     from phantom_realism import real_scans
 
     scans = real_scans()
     out = []
-    for name in ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003"):
-        hu = scans[name].hu
-        out += [hu[k] for k in (2, hu.shape[0] // 2, hu.shape[0] - 3)]
-    hu = scans["lung1"].hu
-    return out + [hu[k] for k in (8, 16, 24)]
+    for name in REAL_NAMES:
+        scan = scans[name]
+        n = scan.shape[0]
+        ks = (8, 16, 24) if name == "lung1" else (2, n // 2, n - 3)
+        out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0]) for k in ks]
+    return out
 
 
 def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int = 3) -> list[np.ndarray]:
@@ -57,16 +74,51 @@ def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int 
     return out
 
 
-def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3) -> None:
+def slab_reaches(seed: int, below_carina_mm: float, slices: int = 64) -> bool:
+    """Whether the default phantom of ``seed`` has a slice within 2 mm of that height
+    (anatomy and slab position are drawn before anything is rendered: cheap)."""
+    from mitsgan.data.phantom import generate as g
+
+    p = g.chest_params(seed)
+    t = g._choose_grid(p, slices, 512, g._rngs(seed, 0)[1]).t_mm()
+    return t.min() - 2.0 <= p.t_carina_mm + below_carina_mm <= t.max() + 2.0
+
+
+def level_matched_slices(levels_mm: list[float], first_seed: int) -> list[np.ndarray]:
+    """One phantom slice per entry of ``levels_mm`` (mm below the carina), each from its own
+    phantom, the next seed from ``first_seed`` whose slab reaches that height."""
+    from mitsgan.data.phantom import generate_phantom
+    from phantom_realism import carina_slice
+
+    out, s = [], first_seed
+    for level in levels_mm:
+        while not slab_reaches(s, level):
+            s += 1
+        scan = generate_phantom(seed=s).scan
+        k_car = carina_slice(scan, s)  # world z = -t: the index grows toward the head
+        k = int(np.clip(round(k_car - level / scan.spacing_zyx[0]), 0, scan.shape[0] - 1))
+        print(f"seed {s}: slice {k}, {level:+.0f} mm from the carina")
+        out.append(scan.hu[k])
+        s += 1
+    return out
+
+
+def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
+         match_levels: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
-    reals, phantoms = real_slices(), phantom_slices(seeds, rng, per_phantom)
-    rng.shuffle(reals)
-    rng.shuffle(phantoms)
+    reals_with_level = real_slices()
+    rng.shuffle(reals_with_level)
+    reals = [hu for hu, _ in reals_with_level][:pairs]
+    if match_levels:
+        phantoms = level_matched_slices([lv for _, lv in reals_with_level][:pairs], seeds[0])
+    else:
+        phantoms = phantom_slices(seeds, rng, per_phantom)
+        rng.shuffle(phantoms)
     n = min(pairs, len(reals), len(phantoms))
     out.mkdir(parents=True, exist_ok=True)
     key = {}
@@ -103,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--seed", type=int, default=0, help="pairing and left/right draw")
     m.add_argument("--per-phantom", type=int, default=3,
                    help="slices per phantom (1 with 12 seeds: no body seen twice; slower)")
+    m.add_argument("--match-levels", action="store_true",
+                   help="one phantom per real slice, cut at the real slice's height relative "
+                        "to the carina (phantoms from the first of --seeds on)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
@@ -110,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         if not SHARED.is_dir():
             print(f"SKIP: real scans not found at {SHARED}")
             return 0
-        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom)
+        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels)
     else:
         score(args.out)
     return 0

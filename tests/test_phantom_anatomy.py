@@ -3,7 +3,8 @@ bronchi that a slice cuts as two round holes, fissures that are not one line acr
 cloth folds only in the air, vessel trees with tapering lobar trunks whose smallest branches end
 in single fading twigs, bronchi beside their arteries, a heart that reaches back to the
 oesophagus with a broad pad of fat (not a pillar) in front of it, a descending aorta beside the
-spine with lung against it, and chest-wall muscle fat streaked round the chest. Noise-free
+spine with lung against it, an aortic arch that is a curve, an azygos arch against the trachea,
+and chest-wall muscle fat streaked round the chest. Noise-free
 single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -267,3 +268,48 @@ def test_descending_aorta_sits_beside_the_spine_with_lung_against_its_left_side(
     j = int(np.argmin(np.abs(Y[:, 0] - y)))
     i = int(np.argmin(np.abs(X[0] - (x + aorta.radius_mm + 5.0))))
     assert lab[j, i] == A.LUNG, (seed, lab[j, i])
+
+
+def _component_at(mask: np.ndarray, X: np.ndarray, Y: np.ndarray, xy: tuple[float, float]) -> np.ndarray:
+    """The connected component of ``mask`` holding the pixel nearest ``xy`` (mm); empty if none."""
+    lab, _ = ndimage.label(mask)
+    k = lab[int(np.argmin(np.abs(Y[:, 0] - xy[1]))), int(np.argmin(np.abs(X[0] - xy[0])))]
+    return (lab == k) if k else np.zeros_like(mask)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_aortic_arch_is_a_curve_whole_at_its_apex_and_two_ovals_at_the_carina(seed):
+    """Round 10: one level tube from the ascending to the descending aorta showed the same long
+    sausage on every slice over ~27 mm. Real slices show it whole only near its apex; at the
+    carina the ascending and descending aorta are two separate ovals."""
+    p, X, Y, px = _patient(seed)
+    vessels = [tb for tb in p.tubes if tb.label == A.VESSEL]
+    ascending = max((tb for tb in vessels if np.hypot(tb.a[0] - tb.b[0], tb.a[1] - tb.b[1]) < 1.0
+                     and min(tb.a[2], tb.b[2]) < p.t_carina_mm < max(tb.a[2], tb.b[2])),
+                    key=lambda tb: tb.radius_mm)
+    descending = max(vessels, key=lambda tb: (max(tb.a[2], tb.b[2]), tb.radius_mm))
+    _, lab = A.render_slice(p, X, Y, p.t_carina_mm - 2.0)
+    front = _component_at(lab == A.VESSEL, X, Y, ascending.a[:2])
+    back = _component_at(lab == A.VESSEL, X, Y, descending.a[:2])
+    assert front.any() and back.any()
+    assert not (front & back).any(), seed
+    _, lab = A.render_slice(p, X, Y, p.t_arch_mm + 2.0)
+    apex_xy = (A.ARCH_APEX_X_MM + 4.0, 0.5 * (ascending.a[1] + descending.a[1]))
+    apex = _component_at(lab == A.VESSEL, X, Y, apex_xy)
+    ys, xs = np.nonzero(apex)
+    assert np.hypot(np.ptp(xs), np.ptp(ys)) * px > 50.0, seed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_azygos_arch_runs_against_the_trachea_into_an_svc_beside_it(seed):
+    """Round 10: with the SVC level with the aorta's centre, ~5 cm in front of the trachea,
+    the azygos arch crossed ~8 cm of lung as a rod. Right of the trachea, just above the
+    carina, the first thing past the airway wall is the azygos, not lung."""
+    p, X, Y, _ = _patient(seed)
+    svc = next(tb for tb in p.tubes if tb.label == A.VESSEL and tb.a[2] < 0 and tb.a[:2] == tb.b[:2])
+    assert np.hypot(svc.a[0], svc.a[1] - p.y_trachea_mm) < 50.0
+    _, lab = A.render_slice(p, X, Y, p.t_carina_mm - 9.0)
+    row = lab[int(np.argmin(np.abs(Y[:, 0] - (p.y_trachea_mm + 4.0))))]
+    right = row[::-1][np.asarray(X[0] < 0)[::-1]]  # from the midline out to the patient's right
+    first = right[(right != A.AIRWAY_LUMEN) & (right != A.AIRWAY_WALL) & (right != A.MED_FAT)][0]
+    assert first == A.VESSEL, (seed, first)

@@ -254,7 +254,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     y_tr = front - u(16.0, 22.0) - 8.0
     p.y_trachea_mm = y_tr
     x_es, y_es = u(4.0, 10.0), front - 6.0
-    x_svc, y_svc = x_aa - r_aa - u(9.0, 13.0), y_aa + u(2.0, 8.0)
+    # The SVC lies right of the trachea and a little in front of it, behind and right of the
+    # ascending aorta. Round 10: level with the aorta's centre (~5 cm in front of the
+    # trachea), the azygos arch reached it as an ~8 cm rod crossing the lung.
+    x_svc, y_svc = max(x_aa - r_aa - u(9.0, 13.0), -32.0), y_tr - 14.0 - u(2.0, 8.0)
     t_pa = t_car + u(8.0, 14.0)
     x_pt, y_pt = u(14.0, 22.0), y_aa + u(0.0, 6.0)
     hil_y = front - u(20.0, 28.0)
@@ -270,17 +273,42 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     blood = p.blood_hu
     # The aortic root and pulmonary trunk leave the heart near its top: no gap between them.
     t_root = ht - p.heart_axes_mm[2] * 0.8
+    # The arch is a curve: it climbs from the ascending aorta to its apex in front of the left
+    # of the trachea, then falls back to the descending aorta beside the spine. Round 10: one
+    # level tube, every slice over ~27 mm cut it as the same long sausage; a curve shows it
+    # whole only near its apex and as two ovals (ascending and descending) further down.
+    t_apex, t_ends = t_arch, t_arch + ARCH_RISE_MM  # t_arch: the level of the arch's apex
+    back = (x_da + 2.0, y_tr + 20.0)  # behind the trachea's left side, then down to the spine
+    # The apex lies left of the trachea: halfway between the ends, the arch cut into it.
+    apex = (max(0.5 * (x_aa + back[0]), ARCH_APEX_X_MM), 0.5 * (y_aa + back[1]), t_apex)
+
+    def on_arch(f: float) -> tuple[float, float, float]:
+        """A point on the arch's axis, ``f`` from its front end (0) to its back end (1)."""
+        a, b, g = (((x_aa, y_aa, t_ends), apex, 2.0 * f) if f < 0.5
+                   else (apex, (*back, t_ends), 2.0 * f - 1.0))
+        return tuple(float(a[i] + g * (b[i] - a[i])) for i in range(3))  # type: ignore[return-value]
+
     p.tubes = [
-        Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_arch), r_aa, VESSEL, blood),
+        Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_ends), r_aa, VESSEL, blood),
         # The arch bends round the left of the trachea (one straight tube from the ascending to
         # the descending aorta ran through it once the trachea sat where it belongs).
-        Tube((x_aa, y_aa, t_arch), (x_da + 2.0, y_tr - 4.0, t_arch), r_aa * 0.92, VESSEL, blood),
-        Tube((x_da + 2.0, y_tr - 4.0, t_arch), (x_da, y_da, t_arch), r_aa * 0.9, VESSEL, blood),
-        Tube((x_da, y_da, t_arch), (x_da - 2.0, y_da + 3.0, bottom), r_da, VESSEL, blood),
+        Tube((x_aa, y_aa, t_ends), apex, r_aa * 0.92, VESSEL, blood),
+        # The arch narrows toward the descending aorta (equal radii down to the spine left a
+        # lumpy double outline where the thinner descending aorta took over).
+        Tube(apex, (*back, t_ends), 0.5 * (r_aa * 0.92 + r_da), VESSEL, blood),
+        Tube((*back, t_ends), (x_da, y_da, t_ends + 8.0), r_da, VESSEL, blood),
+        Tube((x_da, y_da, t_ends + 8.0), (x_da - 2.0, y_da + 3.0, bottom), r_da, VESSEL, blood),
         Tube((x_svc, y_svc, top), (x_svc, y_svc, t_root - 5.0), u(8.0, 10.5), VESSEL, blood),
-        Tube((x_aa + 6.0, y_aa - 4.0, t_arch), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), VESSEL, blood),
-        Tube((x_aa + 18.0, y_aa + 2.0, t_arch), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
-        Tube((x_da - 6.0, y_da - 6.0, t_arch), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
+        # Its three branches leave the top of the arch (brachiocephalic trunk, left carotid,
+        # left subclavian) and climb to the neck.
+        Tube(on_arch(0.3), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), VESSEL, blood),
+        Tube(on_arch(0.5), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
+        Tube(on_arch(0.7), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
+        # The left brachiocephalic vein crosses in front of those branches, down to the top
+        # of the SVC: above the arch the front of the mediastinum is this vein and the thymic
+        # fat, a broad block (round 10: a narrow spike of fat from the trachea to the sternum).
+        Tube((x_aa + 52.0, y_aa - 6.0, t_apex - 34.0), (x_svc + 2.0, y_svc - 4.0, t_apex - 18.0),
+             0.55 * r_da, VESSEL, blood),
         # The pulmonary trunk climbs up and back from the right ventricle and divides in front
         # of the left main bronchus. Round 9: divided straight above its root, right behind
         # the sternum, its two branches crossed 6-9 cm of the slice as a V of straight rods
@@ -322,6 +350,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     }
 
 
+ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
+ARCH_APEX_X_MM = 22.0  # the apex lies at least this far left of the midline (the trachea)
 PA_BIFURCATION_BACK = 0.5  # the trunk divides this far from its root's Y toward the hila
 RIGHT_PA_AHEAD_MM = 12.0  # the right PA's hilar end lies this far in front of the hilum's Y
 
@@ -363,8 +393,13 @@ def _azygos(p: ChestParams, svc_xy: tuple[float, float], t_car: float, bottom: f
     yv, rv = p.y_vert_mm, p.vert_radius_mm
     side = (-0.62 * rv, yv - 0.62 * rv)
     knee = (side[0] - 3.0, side[1] - 4.0, t_car - 6.0)
+    # The arch hugs the right wall of the trachea (outer radius <= ~11.5 mm) on its way to the
+    # SVC. Round 10: straight from the spine to the SVC it crossed the lung as a rod.
+    r_arch = 1.2 * radius_mm
+    hug = (-(12.0 + r_arch), p.y_trachea_mm + 4.0, t_car - 9.0)
     return [Tube((side[0], side[1], bottom), knee, radius_mm, VESSEL, p.blood_hu, 2.0),
-            Tube(knee, (svc_xy[0] + 3.0, svc_xy[1] + 5.0, t_car - 12.0), 1.2 * radius_mm, VESSEL,
+            Tube(knee, hug, r_arch, VESSEL, p.blood_hu, 2.0),
+            Tube(hug, (svc_xy[0] + 3.0, svc_xy[1] + 5.0, t_car - 12.0), r_arch, VESSEL,
                  p.blood_hu, 2.0)]
 
 

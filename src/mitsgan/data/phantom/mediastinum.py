@@ -39,6 +39,12 @@ def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarra
     # from the sternum back reads as drawn.
     half = f32(p.med_band_mm) * (0.22 + 0.75 * np.exp(-((taper / f32(0.13)) ** 2)) + 0.3 * taper
                                  + 1.8 * taper ** 2.5)
+    # Above the aortic arch the front of the mediastinum is broad (thymic fat round the
+    # brachiocephalic veins); the narrow anterior junction starts at the arch. Round 10: the
+    # same narrow front at every level read as "a spike of fat from the trachea to the sternum".
+    above = float(np.clip((p.t_arch_mm - t) / 20.0, 0.0, 1.0))
+    if above > 0:
+        half = half + f32(above * SUPRA_AORTIC_FRONT_MM) * np.exp(-((taper / f32(0.45)) ** 2))
     s = taper * f32(np.pi)
     centre = f32(4.0) + f32(4.0) * np.sin(s + f32(ph1 + 0.011 * t)) * np.sin(s)
     wob_r = (f32(0.20) * np.sin(f32(2.0) * s + f32(ph2 + 0.017 * t))
@@ -52,6 +58,9 @@ def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarra
     dx = X - centre
     inside = np.where(dx < 0, -dx < half * (1.0 + wob_r) * recess, dx < half * (1.0 + wob_l) * recess)
     return inside & (Y > p.y_sternum_mm) & (Y < y_vert)
+
+
+SUPRA_AORTIC_FRONT_MM = 14.0  # extra half-width of the front of the mediastinum above the arch
 
 
 def bridge(X: np.ndarray, Y: np.ndarray, cx: float, cy: float, half_mm: float) -> np.ndarray:
