@@ -19,9 +19,10 @@ prints how many phantoms the reader picked out; 50% is chance. Skips (exit 0) wh
 ``../shared`` is absent.
 
 ``--match-levels`` makes the test like for like: each real slice is paired with one slice of
-its own phantom at the same height relative to the carina (``REAL_CARINA_INDEX``), taking
-the phantoms in seed order from the first of ``--seeds`` and skipping those whose 64-slice
-slab does not reach that height. Without it the phantom slices come from where the lungs
+its own phantom at the same height relative to the carina (``REAL_CARINA_INDEX``) and with
+the same contrast state (``REAL_CONTRAST``), taking the phantoms in seed order from the first
+of ``--seeds`` and skipping those whose 64-slice slab does not reach that height or whose
+contrast differs. Without it the phantom slices come from where the lungs
 are largest (mostly the heart), while 11 of the 12 real slices lie within 40 mm of the
 carina: a reader could tell them apart by level alone.
 """
@@ -45,11 +46,16 @@ REAL_NAMES = ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1")
 # pulmonary artery arches over the left main bronchus in its top slice).
 REAL_CARINA_INDEX = {"LIDC-IDRI-0001": 7.0, "LIDC-IDRI-0002": -22.4, "LIDC-IDRI-0003": 13.0,
                      "lung1": 23.5}
+# Intravenous contrast, read off the images (aorta ~150-300 HU with, ~40 HU without). Half the
+# phantoms have it: paired at random, an enhanced phantom beside a plain real slice showed
+# its vessels white where the real ones were grey, a cue that is not about realism.
+REAL_CONTRAST = {"LIDC-IDRI-0001": True, "LIDC-IDRI-0002": False, "LIDC-IDRI-0003": True,
+                 "lung1": False}
 
 
-def real_slices() -> list[tuple[np.ndarray, float]]:
+def real_slices() -> list[tuple[np.ndarray, float, bool]]:
     """Three slices per real scan (read by the realism benchmark's loader, same folder), each
-    with its height below the carina in mm (negative: above it)."""
+    with its height below the carina in mm (negative: above it) and its contrast state."""
     from phantom_realism import real_scans
 
     scans = real_scans()
@@ -58,7 +64,8 @@ def real_slices() -> list[tuple[np.ndarray, float]]:
         scan = scans[name]
         n = scan.shape[0]
         ks = (8, 16, 24) if name == "lung1" else (2, n // 2, n - 3)
-        out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0]) for k in ks]
+        out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0], REAL_CONTRAST[name])
+                for k in ks]
     return out
 
 
@@ -74,30 +81,31 @@ def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int 
     return out
 
 
-def slab_reaches(seed: int, below_carina_mm: float, slices: int = 64) -> bool:
-    """Whether the default phantom of ``seed`` has a slice within 2 mm of that height
-    (anatomy and slab position are drawn before anything is rendered: cheap)."""
+def slab_matches(seed: int, below_carina_mm: float, contrast: bool, slices: int = 64) -> bool:
+    """Whether the default phantom of ``seed`` has a slice within 2 mm of that height and that
+    contrast state (anatomy and slab position are drawn before anything is rendered: cheap)."""
     from mitsgan.data.phantom import generate as g
 
     p = g.chest_params(seed)
     t = g._choose_grid(p, slices, 512, g._rngs(seed, 0)[1]).t_mm()
-    return t.min() - 2.0 <= p.t_carina_mm + below_carina_mm <= t.max() + 2.0
+    return (t.min() - 2.0 <= p.t_carina_mm + below_carina_mm <= t.max() + 2.0
+            and (p.contrast_hu > 0) == contrast)
 
 
-def level_matched_slices(levels_mm: list[float], first_seed: int) -> list[np.ndarray]:
-    """One phantom slice per entry of ``levels_mm`` (mm below the carina), each from its own
-    phantom, the next seed from ``first_seed`` whose slab reaches that height."""
+def level_matched_slices(levels: list[tuple[float, bool]], first_seed: int) -> list[np.ndarray]:
+    """One phantom slice per (mm below the carina, contrast) in ``levels``, each from its own
+    phantom, the next seed from ``first_seed`` that matches both."""
     from mitsgan.data.phantom import generate_phantom
     from phantom_realism import carina_slice
 
     out, s = [], first_seed
-    for level in levels_mm:
-        while not slab_reaches(s, level):
+    for level, contrast in levels:
+        while not slab_matches(s, level, contrast):
             s += 1
         scan = generate_phantom(seed=s).scan
         k_car = carina_slice(scan, s)  # world z = -t: the index grows toward the head
         k = int(np.clip(round(k_car - level / scan.spacing_zyx[0]), 0, scan.shape[0] - 1))
-        print(f"seed {s}: slice {k}, {level:+.0f} mm from the carina")
+        print(f"seed {s}: slice {k}, {level:+.0f} mm from the carina, contrast {contrast}")
         out.append(scan.hu[k])
         s += 1
     return out
@@ -113,9 +121,9 @@ def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 
     rng = np.random.default_rng(seed)
     reals_with_level = real_slices()
     rng.shuffle(reals_with_level)
-    reals = [hu for hu, _ in reals_with_level][:pairs]
+    reals = [hu for hu, _, _ in reals_with_level][:pairs]
     if match_levels:
-        phantoms = level_matched_slices([lv for _, lv in reals_with_level][:pairs], seeds[0])
+        phantoms = level_matched_slices([(lv, c) for _, lv, c in reals_with_level][:pairs], seeds[0])
     else:
         phantoms = phantom_slices(seeds, rng, per_phantom)
         rng.shuffle(phantoms)
@@ -157,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="slices per phantom (1 with 12 seeds: no body seen twice; slower)")
     m.add_argument("--match-levels", action="store_true",
                    help="one phantom per real slice, cut at the real slice's height relative "
-                        "to the carina (phantoms from the first of --seeds on)")
+                        "to the carina, with its contrast state (phantoms from the first of --seeds on)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)

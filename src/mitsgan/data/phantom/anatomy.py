@@ -44,6 +44,9 @@ class Tube:
     label: int
     hu: float
     fat_margin_mm: float = 3.0
+    # Tubes of one vessel (or of vessels that join, like the aorta and its branches) share a
+    # group; where two groups meet, a thin plane of fat separates them (see render_slice).
+    group: str = ""
 
 
 @dataclass
@@ -198,7 +201,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     spare = max(0.0, 2.0 * reach - 2.0 * heart_front_mm(p.heart_axes_mm, p.heart_angle_rad))
     p.heart_pad_mm = 0.5 * spare
     hy = p.y_sternum_mm + 6.0 + gap + p.heart_pad_mm + heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
-    p.heart_center = (hx, hy, p.t_carina_mm + 30.0 + p.heart_axes_mm[2] * 0.8)
+    p.heart_center = (hx, hy, p.t_carina_mm + HEART_BELOW_CARINA_MM + p.heart_axes_mm[2] * 0.8)
     _place_tubes(p, rng)
     p.wall = CW.sample_wall_params(p, rng)  # drawn last: the numbers above stay as they were
     p.lateral_mm = u(10.0, 20.0)
@@ -224,6 +227,10 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
 CONTRAST_FRACTION = 0.5  # share of phantoms scanned with intravenous contrast
 
 
+# The heart's equator lies this far plus 0.8 of its cranio-caudal semi-axis below the carina.
+# Round 10: at 30 mm, a slice 4 cm below the carina cut nearly the full heart, where real ones
+# (lung1) show the aortic root, the pulmonary trunk and the top of the left atrium.
+HEART_BELOW_CARINA_MM = 45.0
 HEART_BASE_SCALE = 0.8  # smallest section below the equator (ellipsoid scale)
 HEART_MAX_SHORT_AXIS_MM = 50.0  # semi-axis; round 9: 56 (an ~11 cm deep section) read as "oversized"
 
@@ -271,6 +278,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     vein_r = (0.5 * (x_hr + 8.0 + la_r[0]), 0.5 * (hil_y - 6.0 + la_r[1]), t_pa + 38.0)
     vein_l = (0.5 * (x_hl - 8.0 + la_l[0]), 0.5 * (hil_y - 6.0 + la_l[1]), t_pa + 36.0)
     blood = p.blood_hu
+    t_la = t_car + LA_BELOW_CARINA_MM
+    # Just in front of the oesophagus (radius <= 9 mm, drifting 4 mm forward from top to bottom).
+    y_la = y_es - 4.0 * (t_la - top) / (bottom - top) - 10.0 - LA_RADIUS_MM
+    la = ((-LA_HALF_WIDTH_MM + 5.0, y_la, t_la), (LA_HALF_WIDTH_MM + 5.0, y_la, t_la))
     # The aortic root and pulmonary trunk leave the heart near its top: no gap between them.
     t_root = ht - p.heart_axes_mm[2] * 0.8
     # The arch is a curve: it climbs from the ascending aorta to its apex in front of the left
@@ -288,7 +299,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
                    else (apex, (*back, t_ends), 2.0 * f - 1.0))
         return tuple(float(a[i] + g * (b[i] - a[i])) for i in range(3))  # type: ignore[return-value]
 
-    p.tubes = [
+    tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_ends), r_aa, VESSEL, blood),
         # The arch bends round the left of the trachea (one straight tube from the ascending to
         # the descending aorta ran through it once the trachea sat where it belongs).
@@ -326,8 +337,12 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # end in the lung, which no real slice shows.
         # They run through the lung's hilum, not the mediastinum: a 3 mm fat margin left a
         # grey ball of fat round their lateral ends, floating in the lung.
-        Tube(vein_r, (hx - 12.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
-        Tube(vein_l, (hx + 5.0, hy + 30.0, ht - 8.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        Tube(vein_r, (la[0][0], la[0][1], la[0][2] + 6.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        Tube(vein_l, (la[1][0], la[1][1], la[1][2] + 6.0), u(6.0, 8.0), VESSEL, blood, 0.8),
+        # The left atrium: a broad chamber below the carina, in front of the oesophagus, that
+        # the pulmonary veins drain into. Round 10: without it, between the carina and the
+        # heart's top the mediastinum was a narrow chain of round vessels ("a vertical bar").
+        Tube(*la, LA_RADIUS_MM, VESSEL, blood),
         Tube((x_es, y_es, top), (x_es + 6.0, y_es - 4.0, bottom), u(7.0, 9.0), ESOPHAGUS, p.muscle_hu, 2.0),
         # Azygos vein: up the right front of the spine, then arching forward over the right
         # main bronchus into the back of the SVC. It fills the right side of the posterior
@@ -340,6 +355,14 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # axial slice cut them as long dark bars, and the carina as one wide slot.
         *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
     ]
+    # In list order: aorta (5), SVC, aortic branches (3), left brachiocephalic vein, pulmonary
+    # trunk and arteries (5), lower pulmonary veins (2) and the left atrium, oesophagus, azygos
+    # (3), airways (5).
+    groups = (["aorta"] * 5 + ["svc"] + ["aorta"] * 3 + ["svc"] + ["pa"] * 5 + ["atrium"] * 3
+              + ["oesophagus"] + ["svc"] * 3)
+    for tube, group in zip(tubes, groups):
+        tube.group = group
+    p.tubes = tubes
     p.hila = {
         "right_artery": (x_hr, hil_y - RIGHT_PA_AHEAD_MM, t_pa + 8.0),
         "left_artery": (x_hl, hil_y, t_pa + 4.0),
@@ -350,6 +373,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     }
 
 
+LA_RADIUS_MM = 16.0  # the left atrium as a capsule across the body: its AP and CC semi-axis
+LA_HALF_WIDTH_MM = 18.0  # ... and half the length of its axis (X)
+LA_BELOW_CARINA_MM = 50.0  # its axis's depth below the carina
+FAT_PLANE_MM = 1.5  # width of the fat plane between two vessels that touch
+UPPER_CAGE_MM = 14.0  # extra side-wall thickness 40 mm above the carina (0 at the carina)
 ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
 ARCH_APEX_X_MM = 22.0  # the apex lies at least this far left of the midline (the trachea)
 PA_BIFURCATION_BACK = 0.5  # the trunk divides this far from its root's Y toward the hila
@@ -672,6 +700,16 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     gut = np.exp(-(((np.pi - np.abs(theta) - 0.4) / 0.25) ** 2))
     fat = fat * (1.0 - 0.3 * gut)
     mus = mus - f32(0.3 * p.muscle_mm) * gut
+    # The rib cage narrows toward the apex while the shoulder girdle keeps the body broad:
+    # above the carina the side walls thicken (serratus, subscapularis, teres) and the lungs
+    # round off. Round 10: a cage as wide at the aortic arch as at the heart left the upper
+    # lungs as one wide box with straight sides, in a thin wall ("no shoulders").
+    cage = min(max((p.t_carina_mm - t) / 40.0, 0.0), 1.0)
+    if cage > 0:
+        mus = mus + f32(UPPER_CAGE_MM * cage) * np.exp(-(((np.abs(theta) - 1.75) / 0.75) ** 2))
+        # ... and its back is round, not the squarer outline the couch gives the skin.
+        squarer = np.clip(rho * (1.0 / rn - 1.0 / np.maximum(re, f32(1e-3))), 0.0, None)
+        mus = mus + f32(0.4 * cage) * squarer * (Y > 0)
     mus = mus * (f32(1.0) + f32(p.muscle_asym) * np.tanh(theta / f32(0.3)))
     d_fat = f32(p.skin_mm) + fat
     d_mus = d_fat + mus
@@ -742,12 +780,16 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     organ_hu = np.zeros(shape, dtype=f32)
     airway_wall = np.zeros(shape, dtype=bool)
     blend = None
+    surface: dict[str, np.ndarray] = {}  # per tube group: signed distance to its surface (mm)
     for tube in p.tubes:
         d = tube_distance(tube, X, Y, t)
         if d is None:
             continue
         if tube.label == VESSEL and tube.radius_mm >= 8.0:
             d = _oval(tube, X, Y, t, d)
+        if tube.group:
+            sd = d - f32(tube.radius_mm)
+            surface[tube.group] = np.minimum(surface[tube.group], sd) if tube.group in surface else sd
         med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
         if tube.label == VESSEL and tube.radius_mm >= 8.0:  # great vessels: in fat, joined to the midline
             # Past the tube's end the slice cuts its round cap: the band narrows with it (at
@@ -770,13 +812,23 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             d = np.where(Y - f32(ay) > 0.62 * tube.radius_mm,
                          np.maximum(d, f32(tube.radius_mm) + (Y - f32(ay + 0.62 * tube.radius_mm))), d)
         if tube.label == AIRWAY_LUMEN:
-            wall = 1.2 + 0.12 * tube.radius_mm
+            # ~1.5 mm for a main bronchus, ~1.7 for the trachea (measured adult walls 1-2 mm).
+            # Round 10: at 2.0-2.3 mm they read as "thick bright rings" in lung window.
+            wall = 0.8 + 0.1 * tube.radius_mm
             airway_wall |= (d < tube.radius_mm + wall) & ~inside
             organ_lab[inside] = AIRWAY_LUMEN
             organ_hu[inside] = tube.hu
         else:
             organ_lab[inside & (organ_lab != AIRWAY_LUMEN)] = tube.label
             organ_hu[inside & (organ_lab == tube.label)] = tube.hu
+    if len(surface) >= 2:
+        # A plane of fat between vessels that meet: where a pixel inside one group lies within
+        # ~FAT_PLANE_MM of another's surface. Round 10: the union of the aorta, SVC, pulmonary
+        # arteries and oesophagus read as "fused blobs", "one melted mass", where real ones
+        # are separate vessels with fat between them.
+        two = np.partition(np.stack(list(surface.values())), 1, axis=0)[:2]
+        plane = (two[0] < 0) & (two[1] - two[0] < f32(2.0 * FAT_PLANE_MM)) & (organ_lab != AIRWAY_LUMEN)
+        organ_lab[plane] = 0
     hx, _, ht = p.heart_center
     ha, hb, _ = p.heart_axes_mm
     section = heart_section(p, t)

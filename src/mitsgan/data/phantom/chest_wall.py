@@ -260,6 +260,9 @@ def render_cloth(cloth: np.ndarray, theta: np.ndarray, depth_skin: np.ndarray, t
         lab[air & (np.abs(out - d) < half) & (np.abs(theta) < f32(span)) & pieces] = CLOTH
 
 
+COUCH_RADIUS_MM = 330.0  # the couch shell's curvature radius for the smallest gap
+
+
 def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarray) -> None:
     """The scanner couch: a foam pad the patient lies on, over a curved carbon shell.
 
@@ -269,7 +272,10 @@ def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarra
     (the LIDC slabs), so patients with a higher couch gap get one.
     """
     # The back rests on the pad (soft_tissue flattens it along this curve).
-    y_top = f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * 700.0)
+    # A concave shell: radius ~350-450 mm (the LIDC slabs' rise 14-25 mm over +-11-13 cm;
+    # round 10: at 700 mm it was nearly flat, "a clean, evenly curved table line").
+    radius = COUCH_RADIUS_MM + 10.0 * p.table_gap_mm
+    y_top = f32(y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm) - (X ** 2) / f32(2.0 * radius)
     dy = Y - y_top
     half_w = 0.78 * p.body_half_width_mm + 45.0
     in_w = np.abs(X) < half_w
@@ -282,7 +288,7 @@ def render_table(p, X: np.ndarray, Y: np.ndarray, hu: np.ndarray, lab: np.ndarra
     layers = [(pad, -925.0), (shell, 200.0 + 13.0 * p.table_gap_mm)]
     if p.table_gap_mm > 6.0:
         y2 = y_back_mm(p, p.wall) + 0.25 * p.table_gap_mm + pad_mm + 8.0 + 1.5 * p.table_gap_mm
-        dy2 = Y - f32(y2) + (X ** 2) / f32(2.0 * 1400.0)
+        dy2 = Y - f32(y2) + (X ** 2) / f32(4.0 * radius)
         layers.append(((np.abs(X) < half_w - 10.0) & (dy2 >= 0) & (dy2 < 2.0), -350.0))
     for m, value in layers:
         m = m & (lab == AIR)

@@ -156,6 +156,11 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     b = np.where(Y < 0, f32(p.body_half_ant_mm), f32(p.body_half_post_mm))
     rn2 = (X / f32(a)) ** 2 + (Y / b) ** 2
     sigma_map = f32(sigma0) * (f32(0.7) + f32(0.6) * np.clip(1.0 - rn2, 0.0, 1.0))
+    # Outside the body the noise fades with distance from the skin (real scans: ~2-9 HU 3 cm
+    # out, against 11 HU here before; round 10: "a grainy circle behind the body").
+    out_mm = (np.sqrt(rn2) - f32(1.0)) * f32(a)
+    fade = f32(1.0) - f32(0.5) * (out_mm - f32(10.0)) / f32(40.0)
+    sigma_map *= np.clip(fade, f32(AIR_NOISE_FLOOR), f32(1.0))
     noise = ct_noise(grid.shape_zyx, grid.spacing_zyx, r_noise)
     noise *= sigma_map[None]
     hu += noise
@@ -185,6 +190,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
                    candidates=candidates, placed=placed)
 
 
+AIR_NOISE_FLOOR = 0.5  # noise far outside the body, as a fraction of that at the skin
 MOTION_BLUR_MM = 2.0  # in-plane blur of the heart's border (a beating heart, no ECG gating)
 MOTION_BAND_MM = 4.0  # how far from the border, either side, the blur reaches
 

@@ -60,7 +60,7 @@ def wedge(p, X: np.ndarray, Y: np.ndarray, t: float, y_vert: float) -> np.ndarra
     return inside & (Y > p.y_sternum_mm) & (Y < y_vert)
 
 
-SUPRA_AORTIC_FRONT_MM = 14.0  # extra half-width of the front of the mediastinum above the arch
+SUPRA_AORTIC_FRONT_MM = 6.0  # extra half-width of the front of the mediastinum above the arch
 
 
 def bridge(X: np.ndarray, Y: np.ndarray, cx: float, cy: float, half_mm: float) -> np.ndarray:

@@ -253,8 +253,12 @@ def _segment(start: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> li
     """A straight segmental vessel from ``start`` part of the way to its territory, then a grown subtree."""
     end = start + SEGMENT_REACH * (pts.mean(axis=0) - start)
     r = _radius(len(pts))
-    trunk = Tree(start[None].astype(np.float64), end[None].astype(np.float64), np.array([r]),
-                 np.array([0.84 * r]))
+    # Thick where it leaves the hilum or its lobar trunk (segmental arteries ~5 mm at their
+    # origin), tapering along its straight run. Round 10: at its territory's calibre (~3.5 mm)
+    # over its whole length, no vessel of the hilum's calibre ran out into the lung in the
+    # slice ("no hila with vessels branching into the lung").
+    trunk = Tree(start[None].astype(np.float64), end[None].astype(np.float64),
+                 np.array([SEGMENT_ORIGIN_SCALE * r]), np.array([0.84 * r]))
     twigs = _side_twigs(start, end, r, pts)
     sub = grow_tree(end, pts, VESSEL_UNIT_MM, rng, murray_exponent=VESSEL_EXPONENT,
                     z_stretch=VESSEL_Z_STRETCH, terminal_radius_mm=VESSEL_FLOOR_MM,
@@ -263,6 +267,7 @@ def _segment(start: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> li
     return [trunk, twigs, sub]
 
 
+SEGMENT_ORIGIN_SCALE = 1.5  # a segmental vessel's radius where it starts, over its territory's
 SIDE_TWIG_AT = (0.35, 0.7)  # where along a segmental trunk a small branch leaves it
 SIDE_TWIG_MIN_MM = 6.0  # its target lies at least this far from the trunk
 
