@@ -396,8 +396,11 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
     # Not mirror images: the right one short, wide and steep (~30 deg from the trachea's
     # axis), the left one longer and flatter (~50 deg). Symmetric, they were "two identical
     # round holes side by side" to a blinded reader.
-    right = (0.3 * x_hr, hil_y + 6.0, t0 + 28.0)
-    left = (0.72 * x_hl, hil_y + 6.0, t0 + 30.0)
+    # The left one also runs back, behind the left pulmonary artery, the right one (then the
+    # bronchus intermedius) stays further forward: level with each other they were "mirror-
+    # symmetric bronchi" to the round-10 readers.
+    right = (0.3 * x_hr, hil_y + 2.0, t0 + 28.0)
+    left = (0.72 * x_hl, hil_y + 12.0, t0 + 32.0)
     # The carina is a sharp ridge: a few mm below it the two lumens are apart (~75 deg between
     # them over their first centimetre; real carinal angles ~60-80 deg). Round 9: leaving it
     # along their whole course's slope, they overlapped for the first ~6 mm, a "dumbbell" or
