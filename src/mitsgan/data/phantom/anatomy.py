@@ -829,8 +829,15 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         # ~FAT_PLANE_MM of another's surface. Round 10: the union of the aorta, SVC, pulmonary
         # arteries and oesophagus read as "fused blobs", "one melted mass", where real ones
         # are separate vessels with fat between them.
-        two = np.partition(np.stack(list(surface.values())), 1, axis=0)[:2]
-        plane = (two[0] < 0) & (two[1] - two[0] < f32(2.0 * FAT_PLANE_MM)) & (organ_lab != AIRWAY_LUMEN)
+        first = second = None  # the nearest and second-nearest group surface, per pixel
+        for sd in surface.values():
+            if first is None:
+                first = sd
+            else:
+                runner_up = np.maximum(first, sd)
+                second = runner_up if second is None else np.minimum(second, runner_up)
+                first = np.minimum(first, sd)
+        plane = (first < 0) & (second - first < f32(2.0 * FAT_PLANE_MM)) & (organ_lab != AIRWAY_LUMEN)
         organ_lab[plane] = 0
     hx, _, ht = p.heart_center
     ha, hb, _ = p.heart_axes_mm
