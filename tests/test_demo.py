@@ -40,3 +40,29 @@ def test_demo_end_to_end(tmp_path, capsys):
     before = sorted(p.name for p in out.iterdir())
     assert main(["demo", str(out), "--quiet"]) == 2
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_injection_spot_is_clear_lung_with_no_vessel_at_its_centre():
+    """Of two healthy spots, the attacker's pick is the one with nothing dense at its centre,
+    even where a 2 mm vessel leaves the other's 10 mm sphere clearer on average."""
+    import numpy as np
+
+    from mitsgan.data.dataset import Location
+    from mitsgan.evaluation.demo import pick_locations
+    from mitsgan.io import Scan
+
+    hu = np.full((40, 64, 64), -870.0, dtype=np.float32)
+    hu[:, :, 32:] = -830.0  # the right half: denser lung, no vessel
+    hu[19:21, 15:17, 15:17] = 40.0  # a 2 mm vessel at the centre of the left spot
+    scan = Scan(hu=hu, spacing_zyx=(1.0, 1.0, 1.0))
+
+    class Spots:
+        def healthy(self, uid):
+            return [Location(uid, (16.0, 16.0, 20.0)), Location(uid, (48.0, 16.0, 20.0))]
+
+        def nodules(self, uid):
+            return [Location(uid, (48.0, 48.0, 20.0), 12.0)]
+
+    inject_at, remove_at = pick_locations(Spots(), "s", scan)
+    assert inject_at.coord_xyz == (48.0, 16.0, 20.0)
+    assert remove_at.diameter_mm == 12.0

@@ -14,10 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from mitsgan.data.dataset import Dataset, Location
-from mitsgan.evaluation.tamper_metrics import TamperMeasure, measure_tamper, sphere_mean_hu
+from mitsgan.evaluation.tamper_metrics import TamperMeasure, measure_blob, measure_tamper, sphere_mean_hu
 from mitsgan.geometry import world_to_voxel
 from mitsgan.io import Scan, write_scan
 from mitsgan.io.atomic import atomic_path
@@ -35,22 +33,25 @@ class DemoCase:
 
 
 def pick_locations(ds: Dataset, uid: str, scan: Scan) -> tuple[Location, Location]:
-    """Where an attacker would inject (the healthy candidate whose central 10 mm sphere is the
-    clearest lung, i.e. the lowest mean HU: no vessel through the middle) and the largest
-    nodule (for removal).
+    """Where an attacker would inject (of the healthy candidates with no dense tissue at the
+    centre, if any, the one whose central 10 mm sphere is the clearest lung, i.e. the lowest
+    mean HU) and the largest nodule (for removal).
 
     Why not the first candidate: candidates are random lung spots, and an attacker picks the
     place. On one a vessel crosses the centre (a 7.9 mm blob before tampering), and the shipped
-    injector's nodule there rose +479 HU, under the +500 HU acceptance line. Misses like that
-    one are counted by the acceptance benchmark, which tampers at random candidates (11/12 on
-    fresh phantoms); the demo shows the attack as an attacker would run it.
+    injector's nodule there rose +479 HU, under the +500 HU acceptance line; on another, the
+    clearest sphere still held a 2.2 mm vessel at its centre (+454 HU). Misses like these are
+    counted by the acceptance benchmark, which tampers at random candidates (11-12/12 on fresh
+    phantoms); the demo shows the attack as an attacker would run it.
     """
     healthy = ds.healthy(uid)
     nodules = sorted(ds.nodules(uid), key=lambda n: -n.diameter_mm)
     if not healthy or not nodules:
         raise RuntimeError(f"phantom {uid} has no healthy candidate or no nodule")
-    sphere = [sphere_mean_hu(scan.hu, scan.spacing_zyx, world_to_voxel(scan, h.coord_xyz)) for h in healthy]
-    return healthy[int(np.argmin(sphere))], nodules[0]
+    centres = [world_to_voxel(scan, h.coord_xyz) for h in healthy]
+    key = [(measure_blob(scan.hu, scan.spacing_zyx, c).eq_diameter_mm > 0.0,
+            sphere_mean_hu(scan.hu, scan.spacing_zyx, c)) for c in centres]
+    return healthy[min(range(len(healthy)), key=key.__getitem__)], nodules[0]
 
 
 def run_case(scan: Scan, loc: Location, action: str, seed: int) -> DemoCase:
