@@ -271,17 +271,17 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     bif = (x_pt - 3.0, y_pt + PA_BIFURCATION_BACK * (hil_y - y_pt), t_pa)
     lw = p.body_half_width_mm - p.fat_mm - p.muscle_mm - p.ring_mm
     x_hr, x_hl = -min(52.0, 0.42 * lw), min(50.0, 0.40 * lw)
+    # The left atrium's axis: below the carina, just in front of the oesophagus (radius <= 9 mm,
+    # drifting 4 mm forward from top to bottom).
+    t_la = t_car + LA_BELOW_CARINA_MM
+    y_la = y_es - 4.0 * (t_la - top) / (bottom - top) - 10.0 - LA_RADIUS_MM
+    la = ((-LA_HALF_WIDTH_MM + 5.0, y_la, t_la), (LA_HALF_WIDTH_MM + 5.0, y_la, t_la))
     # Where each lower pulmonary vein leaves the lung: halfway from the hilum's side toward its
     # end in the left atrium. Round 9: from the hilum's lateral edge (and white with contrast)
     # it crossed ~4 cm of lung as "a straight horizontal pipe from the heart into the lung".
-    la_r, la_l = (hx - 12.0, hy + 30.0), (hx + 5.0, hy + 30.0)
-    vein_r = (0.5 * (x_hr + 8.0 + la_r[0]), 0.5 * (hil_y - 6.0 + la_r[1]), t_pa + 38.0)
-    vein_l = (0.5 * (x_hl - 8.0 + la_l[0]), 0.5 * (hil_y - 6.0 + la_l[1]), t_pa + 36.0)
+    vein_r = (0.5 * (x_hr + 8.0 + la[0][0]), 0.5 * (hil_y - 6.0 + la[0][1]), t_pa + 38.0)
+    vein_l = (0.5 * (x_hl - 8.0 + la[1][0]), 0.5 * (hil_y - 6.0 + la[1][1]), t_pa + 36.0)
     blood = p.blood_hu
-    t_la = t_car + LA_BELOW_CARINA_MM
-    # Just in front of the oesophagus (radius <= 9 mm, drifting 4 mm forward from top to bottom).
-    y_la = y_es - 4.0 * (t_la - top) / (bottom - top) - 10.0 - LA_RADIUS_MM
-    la = ((-LA_HALF_WIDTH_MM + 5.0, y_la, t_la), (LA_HALF_WIDTH_MM + 5.0, y_la, t_la))
     # The aortic root and pulmonary trunk leave the heart near its top: no gap between them.
     t_root = ht - p.heart_axes_mm[2] * 0.8
     # The arch is a curve: it climbs from the ascending aorta to its apex in front of the left
@@ -360,6 +360,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     # (3), airways (5).
     groups = (["aorta"] * 5 + ["svc"] + ["aorta"] * 3 + ["svc"] + ["pa"] * 5 + ["atrium"] * 3
               + ["oesophagus"] + ["svc"] * 3)
+    assert len(groups) == len(tubes) - 5, "one group per non-airway tube, in list order"
     for tube, group in zip(tubes, groups):
         tube.group = group
     p.tubes = tubes
