@@ -4,10 +4,10 @@ cloth folds only in the air, vessel trees with tapering lobar trunks whose small
 in single fading twigs, bronchi beside their arteries, a heart that reaches back to the
 oesophagus with a broad pad of fat (not a pillar) in front of it, a descending aorta beside the
 spine with lung against it, an aortic arch that is a curve, an azygos arch against the trachea,
-fat planes between vessels that meet, a narrower rib cage above the carina, a heart whose top
-lies below the left atrium's level, segmental vessels thick at their origin, and chest-wall
-muscle fat streaked round the chest. Noise-free
-single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
+fat planes between vessels that meet, a narrower rib cage above the carina, only the heart's top
+4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
+origin, and chest-wall muscle fat streaked round the chest. Noise-free single slices
+(anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
 import numpy as np
