@@ -84,10 +84,10 @@ def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int 
 def slab_matches(seed: int, below_carina_mm: float, contrast: bool, slices: int = 64) -> bool:
     """Whether the default phantom of ``seed`` has a slice within 2 mm of that height and that
     contrast state (anatomy and slab position are drawn before anything is rendered: cheap)."""
-    from mitsgan.data.phantom import generate as g
+    from mitsgan.data.phantom.generate import chest_params, phantom_grid
 
-    p = g.chest_params(seed)
-    t = g._choose_grid(p, slices, 512, g._rngs(seed, 0)[1]).t_mm()
+    p = chest_params(seed)
+    t = phantom_grid(seed, slices=slices).t_mm()
     return (t.min() - 2.0 <= p.t_carina_mm + below_carina_mm <= t.max() + 2.0
             and (p.contrast_hu > 0) == contrast)
 

@@ -188,3 +188,14 @@ def test_noise_in_the_air_fades_away_from_the_body(phantom):
     near = np.std(resid[air & (dist > 3) & (dist < 15)])
     far = np.std(resid[air & (dist > 60)])
     assert far < 8.0 and far < 0.4 * near, (near, far)  # before: 10.1 and 0.49 of 20.6
+
+
+def test_phantom_grid_is_the_grid_the_scan_gets(phantom):
+    """Benchmarks pick slices by anatomy (chest_params + phantom_grid) without rendering."""
+    from mitsgan.data.phantom.generate import phantom_grid
+
+    grid = phantom_grid(11, slices=32)
+    scan = phantom.scan
+    assert grid.shape_zyx == scan.shape
+    assert np.allclose(grid.spacing_zyx, scan.spacing_zyx)
+    assert np.allclose((grid.x0_mm, grid.y0_mm, -grid.t0_mm), scan.origin_xyz)

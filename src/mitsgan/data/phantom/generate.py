@@ -78,6 +78,12 @@ def chest_params(seed: int = 0, index: int = 0) -> A.ChestParams:
     return A.sample_chest_params(_rngs(seed, index)[0])
 
 
+def phantom_grid(seed: int = 0, index: int = 0, slices: int = 64, size: int = 512) -> Grid:
+    """The grid (slab position, pixel and slice size) scan ``index`` of series ``seed`` gets,
+    without rendering it: with :func:`chest_params`, which slices cut which anatomy."""
+    return _choose_grid(chest_params(seed, index), slices, size, _rngs(seed, index)[1])
+
+
 def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int = 512,
                      library: NoduleLibrary | None = None, large_nodules: int = 1) -> Phantom:
     """Generate scan ``index`` of the series made with ``seed`` (see the module docstring).
