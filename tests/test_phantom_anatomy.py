@@ -16,16 +16,14 @@ from scipy import ndimage
 
 from mitsgan.data.phantom import anatomy as A
 from mitsgan.data.phantom import mediastinum as M
-from mitsgan.data.phantom.generate import _choose_grid, _oblique_t, _rngs
+from mitsgan.data.phantom.generate import _oblique_t, chest_params, phantom_grid
 
 SEEDS = range(6)
 
 
 def _patient(seed: int) -> tuple[A.ChestParams, np.ndarray, np.ndarray, float]:
     """Scan (seed, 0)'s anatomy and its default grid: params, X row, Y column (mm), pixel (mm)."""
-    r = _rngs(seed, 0)
-    p = A.sample_chest_params(r[0])
-    g = _choose_grid(p, 64, 512, r[1])
+    p, g = chest_params(seed), phantom_grid(seed)
     return p, g.x_mm()[None, :], g.y_mm()[:, None], g.pixel_mm
 
 
@@ -189,7 +187,7 @@ def test_heart_reaches_back_to_the_oesophagus_in_deep_and_shallow_chests():
     patient and within a few mm for most, and neither gap (front or back) is a long pillar."""
     behind, front = [], []
     for seed in range(40):
-        p = A.sample_chest_params(_rngs(seed, 0)[0])
+        p = chest_params(seed)
         _, hy, _ = p.heart_center
         reach = A.heart_front_mm(p.heart_axes_mm, p.heart_angle_rad)
         oesophagus = next(t for t in p.tubes if t.label == A.ESOPHAGUS)
@@ -224,7 +222,7 @@ def test_fat_in_front_of_a_set_back_heart_is_a_broad_pad_not_a_pillar():
     """In a deep chest the heart is set back from the sternum (see the test above); below its
     equator, the fat between them spans the heart's front. Without the pad, one such patient
     (seed 42) had a 34-36 mm pillar there: "a tube from the heart to the sternum" (round 9)."""
-    seeds = [s for s in range(50) if A.sample_chest_params(_rngs(s, 0)[0]).heart_pad_mm > 8.0]
+    seeds = [s for s in range(50) if chest_params(s).heart_pad_mm > 8.0]
     assert 42 in seeds
     for seed in seeds:
         p, X, Y, px = _patient(seed)
@@ -264,8 +262,7 @@ def test_descending_aorta_sits_beside_the_spine_with_lung_against_its_left_side(
     # The descending aorta: the thickest vessel that runs down to the lung bases.
     aorta = max((tb for tb in p.tubes if tb.label == A.VESSEL),
                 key=lambda tb: (max(tb.a[2], tb.b[2]), tb.radius_mm))
-    s = (t - aorta.a[2]) / (aorta.b[2] - aorta.a[2])
-    x, y = (aorta.a[0] + s * (aorta.b[0] - aorta.a[0]), aorta.a[1] + s * (aorta.b[1] - aorta.a[1]))
+    x, y = M.axis_point(aorta, t)
     assert p.y_vert_mm - p.vert_radius_mm < y < p.y_vert_mm
     _, lab = A.render_slice(p, X, Y, t)
     j = int(np.argmin(np.abs(Y[:, 0] - y)))
@@ -379,8 +376,7 @@ def test_pulmonary_veins_drain_into_a_left_atrium_in_front_of_the_oesophagus(see
     assert (_distance_to_segments(ends, a, b) < la.radius_mm).all()
     oes = next(tb for tb in p.tubes if tb.label == A.ESOPHAGUS)
     t = la.a[2]
-    s = (t - oes.a[2]) / (oes.b[2] - oes.a[2])
-    y_oes_front = oes.a[1] + s * (oes.b[1] - oes.a[1]) - oes.radius_mm
+    y_oes_front = M.axis_point(oes, t)[1] - oes.radius_mm
     gap = y_oes_front - (la.a[1] + la.radius_mm)
     assert 0.0 <= gap < 3.0, gap
 
