@@ -377,6 +377,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
 LA_RADIUS_MM = 16.0  # the left atrium as a capsule across the body: its AP and CC semi-axis
 LA_HALF_WIDTH_MM = 18.0  # ... and half the length of its axis (X)
 LA_BELOW_CARINA_MM = 50.0  # its axis's depth below the carina
+GREAT_VESSEL_FAT_MM = 1.0  # see render_slice
 FAT_PLANE_MM = 1.5  # width of the fat plane between two vessels that touch
 UPPER_CAGE_MM = 14.0  # extra side-wall thickness 40 mm above the carina (0 at the carina)
 ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
@@ -794,7 +795,15 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         if tube.group:
             sd = d - f32(tube.radius_mm)
             surface[tube.group] = np.minimum(surface[tube.group], sd) if tube.group in surface else sd
-        med |= cavity & (d < tube.radius_mm + tube.fat_margin_mm)
+        margin = tube.fat_margin_mm
+        # The great vessels meet the lung with only the pleura between (fat collects in the
+        # notches between them: the blend, the closing and the hull below). Round 11: with a
+        # 3 mm margin (and a 3 mm soft union) every vessel wore a grey rim in lung window, the
+        # "smooth, melted blobs" of every blinded round, and the mediastinum between the
+        # lungs was ~15% wider than in the real scans.
+        if tube.label == VESSEL and tube.radius_mm >= 8.0:
+            margin = min(margin, GREAT_VESSEL_FAT_MM)
+        med |= cavity & (d < tube.radius_mm + margin)
         if tube.label == VESSEL and tube.radius_mm >= 8.0:  # great vessels: in fat, joined to the midline
             # Past the tube's end the slice cuts its round cap: the band narrows with it (at
             # full width it was a square block of fat where the SVC ends).

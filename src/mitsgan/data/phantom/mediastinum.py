@@ -87,8 +87,10 @@ def axis_point(tube, t: float) -> tuple[float, float]:
     return ax + s * (bx - ax), ay + s * (by - ay)
 
 
-BLEND_MM = 5.0  # reach of the smooth union around the great vessels
-BLEND_MARGIN_MM = 3.0  # fat around a lone great vessel
+# Round 11: 5 and 3 mm gave every great vessel a grey rim of fat in lung window (summed over
+# neighbours, ~5 mm), where real ones touch the lung (see render_slice's GREAT_VESSEL_FAT_MM).
+BLEND_MM = 2.5  # reach of the smooth union around the great vessels
+BLEND_MARGIN_MM = 1.0  # fat around a lone great vessel
 
 
 def blend_add(field: np.ndarray | None, d: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -96,7 +98,7 @@ def blend_add(field: np.ndarray | None, d: np.ndarray, radius_mm: float) -> np.n
 
     Why: each vessel wrapped in its own circle of fat leaves the lung bulging into the
     notches between them, so the aorta, SVC and pulmonary trunk read as balls. Summed
-    exponentials are a smooth union: a lone vessel keeps a ~5 mm margin, two nearby
+    exponentials are a smooth union: a lone vessel keeps a ~1 mm margin, two nearby
     ones merge into one rounded contour, as the real mediastinal outline does.
     """
     term = np.exp(-np.maximum(d - f32(radius_mm), f32(0.0)) / f32(BLEND_MM)).astype(f32)
