@@ -7,7 +7,7 @@ spine with lung against it, an aortic arch that is a curve, an azygos arch again
 fat planes between vessels that meet, a narrower rib cage above the carina, only the heart's top
 4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
-mediastinum, and chest-wall muscle fat streaked round the chest. Noise-free single slices
+mediastinum, thymic tissue in front of a younger patient's great vessels, and chest-wall muscle fat streaked round the chest. Noise-free single slices
 (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -430,3 +430,24 @@ def test_vessel_targets_reach_the_mediastinum_but_not_the_costal_pleura():
     to_wall = ndimage.distance_transform_edt(cavity)[rows, cols]
     assert np.mean(to_mediastinum < 8.0) > 0.12
     assert np.mean(to_wall < T.PLEURAL_MARGIN_MM - 3.0) < 0.02  # the 4 mm grid's jitter aside
+
+
+def test_thymic_tissue_fills_the_front_of_a_younger_mediastinum_only():
+    """In about a third of patients the fat in front of the great vessels holds thymic soft
+    tissue (tens of HU above fat), so a plain scan shows one smooth block there rather than
+    round vessels in fat; behind the trachea, and in the others, it stays fat."""
+    thymic = [s for s in range(30) if chest_params(s).thymus_hu > 0]
+    assert 5 <= len(thymic) <= 15
+    for seed in (thymic[0], next(s for s in range(30) if s not in thymic)):
+        p, X, Y, _ = _patient(seed)
+        hu, lab = A.render_slice(p, X, Y, p.t_carina_mm - 30.0)
+        fat = lab == A.MED_FAT
+        in_front = fat & (Y < p.y_trachea_mm - 25.0) & (np.abs(X) < 25.0)
+        behind = fat & (Y > p.y_trachea_mm + 12.0)
+        assert in_front.sum() > 50 and behind.sum() > 20
+        rise = float(np.median(hu[in_front])) - p.fat_hu
+        assert abs(float(np.median(hu[behind])) - p.fat_hu) < 15.0
+        if p.thymus_hu > 0:
+            assert rise > 0.6 * p.thymus_hu
+        else:
+            assert rise < 15.0

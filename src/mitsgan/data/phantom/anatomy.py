@@ -97,6 +97,7 @@ class ChestParams:
     lateral_mm: float = 0.0  # serratus / latissimus / teres bulk inside the lateral wall
     muscle_asym: float = 0.0  # left/right difference of the chest-wall muscles (relative)
     cloth: np.ndarray | None = None  # gown / blanket folds, see chest_wall.sample_cloth
+    thymus_hu: float = 0.0  # HU the anterior mediastinal fat gains from thymic tissue (0: all fat)
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     # Iodinated contrast in the blood (HU added to the blood pool; 0: a plain scan). See
     # sample_chest_params: already included in blood_hu and in the vessel tubes' HU.
@@ -221,10 +222,15 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
         for tube in p.tubes:
             if tube.label == VESSEL:
                 tube.hu += amount
+    # Drawn last (the numbers above stay as they were): in younger adults the thymus leaves
+    # soft tissue in the fat in front of the great vessels (see mediastinum.thymic_weight).
+    thymic, rise = u() < THYMUS_FRACTION, u(60.0, 140.0)
+    p.thymus_hu = rise if thymic else 0.0
     return p
 
 
 CONTRAST_FRACTION = 0.5  # share of phantoms scanned with intravenous contrast
+THYMUS_FRACTION = 0.3  # share of phantoms with soft tissue left in the thymic fat
 
 
 # The heart's equator lies this far plus 0.8 of its cranio-caudal semi-axis below the carina.
@@ -942,6 +948,13 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
     # (150 HU lower, tried in round 8, made a bright rim round a dark centre: "a hollow ring".)
     hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(90.0), hu).astype(f32)
+    if p.thymus_hu > 0:
+        # Round 11: in front of the great vessels the mediastinum was all fat, so on a plain
+        # scan every vessel stood out as a round bead ("bead-like round mediastinal blobs");
+        # a younger adult's (LIDC-IDRI-0002) is one smooth block of soft tissue there.
+        w = M.thymic_weight(p, X, Y, t)
+        if w is not None:
+            hu = np.where(lab == MED_FAT, hu + f32(p.thymus_hu) * w, hu).astype(f32)
     if section is not None:
         # Myocardium a little denser than the blood pool (visible only faintly without contrast).
         hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
