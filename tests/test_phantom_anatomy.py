@@ -7,7 +7,8 @@ spine with lung against it, an aortic arch that is a curve, an azygos arch again
 fat planes between vessels that meet, a narrower rib cage above the carina, only the heart's top
 4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
-mediastinum, thymic tissue in front of a younger patient's great vessels, and chest-wall muscle fat streaked round the chest. Noise-free single slices
+mediastinum, thymic tissue in front of a younger patient's great vessels, small vessels in
+the chest wall, and chest-wall muscle fat streaked round the chest. Noise-free single slices
 (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -451,3 +452,27 @@ def test_thymic_tissue_fills_the_front_of_a_younger_mediastinum_only():
             assert rise > 0.6 * p.thymus_hu
         else:
             assert rise < 15.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chest_wall_carries_small_vessels(seed):
+    """An internal thoracic artery and vein on each side of the sternum at every level (small
+    round vessels within ~2.5 cm of its edge, at the cavity's front), and subcutaneous veins
+    cut as dots in the fat: without them the wall was one clean grey ("waxy")."""
+    p, X, Y, px = _patient(seed)
+    subcutaneous = 0
+    for below_mm in (-30.0, 0.0, 30.0):
+        _, lab = A.render_slice(p, X, Y, p.t_carina_mm + below_mm)
+        comps, n = ndimage.label(lab == A.VESSEL)
+        for side in (-1.0, 1.0):
+            near_sternum = ((Y < p.y_sternum_mm + 25.0) & (side * X > 8.0) & (side * X < 45.0))
+            ids = np.unique(comps[(comps > 0) & near_sternum])
+            areas = ndimage.sum_labels(np.ones_like(comps), comps, ids) * px * px
+            assert np.sum((areas > 1.5) & (areas < 15.0)) >= 1, (below_mm, side)  # mm2: a 1-2 mm radius
+        for i in range(1, n + 1):  # away from the sternum, wholly in fat, no lung or mediastinum beside it
+            one = comps == i
+            if np.any(one & (np.abs(X) < 50.0) & (Y < p.y_sternum_mm + 25.0)):
+                continue
+            ring = ndimage.binary_dilation(one, iterations=2) & ~one
+            subcutaneous += int(np.all(np.isin(lab[ring], (A.FAT, A.SKIN, A.VESSEL))))
+    assert subcutaneous >= 1

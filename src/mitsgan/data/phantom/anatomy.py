@@ -8,11 +8,13 @@ operations on 512x512 arrays (no per-voxel Python) and the same code run on a
 coarse grid to get the 3-D lung shape the vessel trees grow into.
 
 Layers follow a ray from the body centre: skin, subcutaneous fat, muscle (drawn by
-:mod:`chest_wall`, with breasts, scapulae and arms), the rib ring (intercostal
-muscle, ribs, costal cartilage, sternum), then the thoracic cavity, which is split
+:mod:`chest_wall`, with breasts, scapulae and arms; its small vessels by
+:mod:`wall_vessels`), the rib ring (intercostal muscle, ribs, costal cartilage,
+sternum), then the thoracic cavity, which is split
 into lungs, mediastinum (fat, heart with its fat from :mod:`heart`, great vessels,
 trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
-spleen. The values are non-contrast CT values: blood and myocardium ~ +40 HU.
+spleen. The values are non-contrast CT values (blood and myocardium ~ +40 HU), plus
+contrast in about half the patients and thymic tissue in about a third.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from scipy import ndimage
 from mitsgan.data.phantom import chest_wall as CW
 from mitsgan.data.phantom import heart as H
 from mitsgan.data.phantom import mediastinum as M
+from mitsgan.data.phantom import wall_vessels as WV
 from mitsgan.data.phantom.chest_wall import render_table  # noqa: F401  (the couch; kept importable here)
 
 # Labels of the tissue map returned with every slice (uint8).
@@ -98,6 +101,7 @@ class ChestParams:
     muscle_asym: float = 0.0  # left/right difference of the chest-wall muscles (relative)
     cloth: np.ndarray | None = None  # gown / blanket folds, see chest_wall.sample_cloth
     thymus_hu: float = 0.0  # HU the anterior mediastinal fat gains from thymic tissue (0: all fat)
+    wall_vessels: WV.WallVessels | None = None  # small vessels of the chest wall
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     # Iodinated contrast in the blood (HU added to the blood pool; 0: a plain scan). See
     # sample_chest_params: already included in blood_hu and in the vessel tubes' HU.
@@ -224,8 +228,9 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
                 tube.hu += amount
     # Drawn last (the numbers above stay as they were): in younger adults the thymus leaves
     # soft tissue in the fat in front of the great vessels (see mediastinum.thymic_weight).
-    thymic, rise = u() < THYMUS_FRACTION, u(60.0, 140.0)
+    thymic, rise = u() < THYMUS_FRACTION, u(50.0, 120.0)
     p.thymus_hu = rise if thymic else 0.0
+    p.wall_vessels = WV.sample_wall_vessels(rng)  # drawn last, like the thymus
     return p
 
 
@@ -934,6 +939,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
 
     CW.render_arms(p, p.wall, X, Y, t, widen, lab)
     CW.render_cloth(p.cloth, theta, depth_skin, t, lab)
+    WV.render_wall_vessels(p.wall_vessels, X, Y, t, theta, rho, depth_skin, cavity & body, st_w, lab)
 
     # --- HU per label (textures are added in 3-D later).
     # With contrast the myocardium enhances to ~40% of the blood pool's rise, the liver and
