@@ -227,8 +227,8 @@ def thymic_weight(p, X: np.ndarray, Y: np.ndarray, t: float) -> np.ndarray | Non
     """Share (0-1) of thymic soft tissue in the mediastinal fat at depth ``t`` (None: none here).
 
     Why: the thymus lies in the anterior mediastinum, in front of the great vessels, from the
-    neck down to the pulmonary trunk; in younger adults it is still soft tissue (~ -50 to
-    +40 HU) rather than fat. Without it a plain phantom showed every vessel there as a round
+    neck down to the pulmonary trunk; in younger adults it is still soft tissue (~ -60 to
+    +20 HU) rather than fat. Without it a plain phantom showed every vessel there as a round
     bead in fat, where LIDC-IDRI-0002 shows one smooth soft-tissue block. Smooth edges in
     X, Y and t: no seam where it starts.
     """
