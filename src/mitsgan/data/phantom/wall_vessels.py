@@ -5,9 +5,9 @@ Why: without them the fat and muscle round the lungs were one clean, even grey (
 "featureless chest wall" to the blinded readers), where every real slice shows small
 vessels there: an artery and a vein on each side just behind the costal cartilages, ~1 cm
 from the sternum's edge, at every level of the chest, and 1-4 mm veins in the subcutaneous
-and intermuscular fat that a slice cuts as dots or short dashes. Positions are per patient (drawn last in
-:func:`anatomy.sample_chest_params`, so every other number stays as it was) and drift
-slowly with depth ``t``, so the vessels are continuous through the scan.
+and intermuscular fat that a slice cuts as dots or short dashes. Positions are per patient
+(drawn last in :func:`anatomy.sample_chest_params`, so every other number stays as it was)
+and drift slowly with depth ``t``, so the vessels are continuous through the scan.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 f32 = np.float32
-FAT, MUSCLE, LUNG, MED_FAT, VESSEL = 2, 3, 7, 8, 10  # anatomy's labels
+FAT, MUSCLE, LUNG, MED_FAT, VESSEL = 2, 3, 7, 8, 10  # anatomy's labels (checked there on import)
 
 
 @dataclass
@@ -26,7 +26,8 @@ class WallVessels:
     artery_mm: float  # internal thoracic artery radius
     vein_mm: float  # internal thoracic vein radius
     from_sternum_mm: float  # the pair's centre this far lateral to the sternum's edge
-    veins: np.ndarray  # (K, 4): angle at t = 0 (rad), drift (rad per mm of t), depth under the skin (mm), radius (mm)
+    # (K, 4): angle at t = 0 (rad), drift (rad per mm of t), depth under the skin (mm), radius (mm)
+    veins: np.ndarray
 
 
 def sample_wall_vessels(rng: np.random.Generator) -> WallVessels:
