@@ -7,8 +7,8 @@ spine with lung against it, an aortic arch that is a curve, an azygos arch again
 fat planes between vessels that meet, a narrower rib cage above the carina, only the heart's top
 4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
-mediastinum, thymic tissue in front of a younger patient's great vessels, small vessels in
-the chest wall, and chest-wall muscle fat streaked round the chest. Noise-free single slices
+mediastinum, hila that send thick forking branches out near the axial plane, thymic tissue
+in front of a younger patient's great vessels, small vessels in the chest wall, and chest-wall muscle fat streaked round the chest. Noise-free single slices
 (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -476,3 +476,27 @@ def test_chest_wall_carries_small_vessels(seed):
             ring = ndimage.binary_dilation(one, iterations=2) & ~one
             subcutaneous += int(np.all(np.isin(lab[ring], (A.FAT, A.SKIN, A.VESSEL))))
     assert subcutaneous >= 1
+
+
+def test_hila_send_thick_forking_branches_out_near_the_axial_plane():
+    """Each hilum sends several 4-7 mm branches outward (none toward the midline), within ~25
+    degrees of the axial plane, each forking into two thinner daughters: in a slice near the
+    carina they are the lines radiating from the hilum that the grown trees (leaving it
+    steeply) did not give."""
+    from mitsgan.data.phantom import trees as T
+
+    p = chest_params(0)
+    for side, key in ((-1.0, "right_artery"), (1.0, "left_artery")):
+        root = np.asarray(p.hila[key])
+        tree = T.hilar_branches(root, side, np.random.default_rng(3))
+        assert len(tree.radius_mm) == 3 * T.HILAR_BRANCHES
+        d = tree.end - tree.start
+        elevation = np.degrees(np.arcsin(np.abs(d[:, 2]) / np.linalg.norm(d, axis=1)))
+        assert elevation.max() < 26.0
+        assert np.all(side * d[:, 0] > 0)  # outward, into the lung
+        trunks = slice(0, None, 3)
+        assert np.all(2.2 <= tree.radius_mm[trunks]) and np.all(tree.radius_mm[trunks] <= 3.2)
+        for k in range(T.HILAR_BRANCHES):  # two daughters leave each trunk's end, thinner
+            assert np.allclose(tree.start[3 * k + 1], tree.end[3 * k])
+            assert np.allclose(tree.start[3 * k + 2], tree.end[3 * k])
+            assert tree.radius_mm[3 * k + 1] < tree.r_end[3 * k]

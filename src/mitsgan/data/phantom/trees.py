@@ -130,7 +130,8 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occupancy of the vessels, airway lumens and airway walls (lumen + wall) on ``grid``.
 
-    Arteries and veins from each hilum; the central bronchi as a coarse tree of their own,
+    Arteries and veins from each hilum, plus thick branches fanning out of each hilum near
+    the axial plane (hilar_branches); the central bronchi as a coarse tree of their own,
     the smaller ones beside their arteries (paired_airways), down to where CT stops seeing
     them. The whole lung is grown so branches entering the slab from above or below are
     there, then only those near the slab are rendered.
@@ -159,12 +160,54 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
         airway_list.append(grow_tree(np.asarray(p.hila[f"{side}_bronchus"]), P[idx], 0.55, rng,
                                      min_radius_mm=AIRWAY_CENTRAL_MIN_RADIUS_MM, murray_exponent=1.0 / 3.0,
                                      length_per_radius=10.0, asym=0.2, taper=1.0))
+    # Drawn after everything else (the trees above stay as they were).
+    for side in ("right", "left"):
+        vessel_list.append(hilar_branches(np.asarray(p.hila[f"{side}_artery"]),
+                                          1.0 if side == "left" else -1.0, rng))
     vt = clip_tree(Tree.concat(vessel_list), t_lo, t_hi)
     at = clip_tree(Tree.concat(airway_list), t_lo, t_hi)
     vessels, _ = render_tree(vt, grid)
     aw_lumen, aw_outer = render_tree(at, grid, wall_fraction=AIRWAY_WALL_FRACTION, wall_mm=AIRWAY_WALL_MM)
     assert aw_outer is not None
     return vessels, aw_lumen, aw_outer
+
+
+HILAR_BRANCHES = 6  # thick branches fanning out of each hilum, near the slice's plane
+HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
+HILAR_BRANCH_LENGTH_MM = (22.0, 40.0)
+HILAR_SPREAD_MM = (-18.0, 14.0)  # where along t (from the hilar point) they leave
+
+
+def hilar_branches(root: np.ndarray, side: float, rng: np.random.Generator) -> Tree:
+    """Thick branches fanning out of the pulmonary artery's end at the hilum, each forking in two.
+
+    Why: real hila send the lobar and first segmental arteries out into the lung as 4-7 mm
+    vessels, a few of them close to the axial plane, so a slice near the carina shows them as
+    branching lines radiating from the hilum. The grown trees leave the hilum steeply (their
+    territories lie mostly above or below it): in a slice the pulmonary artery ended in a round
+    knob with thin dashes beyond, the readers' "hila with no branching vessels", and the lungs'
+    medial edge near the carina was half as rough as a real one. Directions: fanned from front
+    to back round the lateral (``side``: +1 left, -1 right), within ~25 degrees of the plane.
+    """
+    n = HILAR_BRANCHES
+    fan = np.linspace(-1.1, 1.1, n) + rng.uniform(-0.25, 0.25, n)  # rad from lateral, + = back
+    elev = rng.uniform(-0.45, 0.45, n)
+    dt = rng.uniform(*HILAR_SPREAD_MM, n)  # up to the carina, down toward the lower lobe
+    length = rng.uniform(*HILAR_BRANCH_LENGTH_MM, n)
+    r0 = rng.uniform(*HILAR_BRANCH_MM, n)
+    fork = rng.uniform(0.35, 0.6, n)  # rad between the two daughters
+    starts, ends, radii, radii_end = [], [], [], []
+    for k in range(n):
+        d = np.array([side * np.cos(fan[k]) * np.cos(elev[k]), np.sin(fan[k]) * np.cos(elev[k]), np.sin(elev[k])])
+        a = root + np.array([0.0, 0.0, dt[k]])
+        b = a + 0.55 * length[k] * d
+        starts.append(a), ends.append(b), radii.append(r0[k]), radii_end.append(0.8 * r0[k])
+        for sgn in (-1.0, 1.0):  # a Y: two daughters, turned in the plane of the fan
+            ang = float(np.clip(fan[k] + sgn * fork[k], -1.45, 1.45))  # never back toward the midline
+            dd = np.array([side * np.cos(ang) * np.cos(elev[k]), np.sin(ang) * np.cos(elev[k]), np.sin(elev[k])])
+            starts.append(b), ends.append(b + 0.55 * length[k] * dd)
+            radii.append(0.6 * r0[k]), radii_end.append(max(0.3 * r0[k], VESSEL_FLOOR_MM))
+    return Tree(np.asarray(starts), np.asarray(ends), np.asarray(radii), np.asarray(radii_end))
 
 
 def paired_airways(arteries: Tree, side: float) -> Tree:
