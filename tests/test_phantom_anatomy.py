@@ -8,8 +8,9 @@ fat planes between vessels that meet, a narrower rib cage above the carina, only
 4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
 mediastinum, hila that send thick forking branches out near the axial plane, thymic tissue
-in front of a younger patient's great vessels, small vessels in the chest wall, and chest-wall muscle fat streaked round the chest. Noise-free single slices
-(anatomy.render_slice), one tree or one field, so these run in seconds."""
+in front of a younger patient's great vessels, small vessels in the chest wall, and chest-wall
+muscle fat streaked round the chest. Noise-free single slices (anatomy.render_slice), one tree
+or one field, so these run in seconds."""
 from __future__ import annotations
 
 import numpy as np

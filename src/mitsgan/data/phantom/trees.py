@@ -196,16 +196,18 @@ def hilar_branches(root: np.ndarray, side: float, rng: np.random.Generator) -> T
     length = rng.uniform(*HILAR_BRANCH_LENGTH_MM, n)
     r0 = rng.uniform(*HILAR_BRANCH_MM, n)
     fork = rng.uniform(0.35, 0.6, n)  # rad between the two daughters
+    def direction(angle: float, k: int) -> np.ndarray:
+        """Unit vector ``angle`` rad from lateral (+ toward the back), at branch k's elevation."""
+        return np.array([side * np.cos(angle) * np.cos(elev[k]), np.sin(angle) * np.cos(elev[k]), np.sin(elev[k])])
+
     starts, ends, radii, radii_end = [], [], [], []
     for k in range(n):
-        d = np.array([side * np.cos(fan[k]) * np.cos(elev[k]), np.sin(fan[k]) * np.cos(elev[k]), np.sin(elev[k])])
         a = root + np.array([0.0, 0.0, dt[k]])
-        b = a + 0.55 * length[k] * d
+        b = a + 0.55 * length[k] * direction(fan[k], k)
         starts.append(a), ends.append(b), radii.append(r0[k]), radii_end.append(0.8 * r0[k])
         for sgn in (-1.0, 1.0):  # a Y: two daughters, turned in the plane of the fan
             ang = float(np.clip(fan[k] + sgn * fork[k], -1.45, 1.45))  # never back toward the midline
-            dd = np.array([side * np.cos(ang) * np.cos(elev[k]), np.sin(ang) * np.cos(elev[k]), np.sin(elev[k])])
-            starts.append(b), ends.append(b + 0.55 * length[k] * dd)
+            starts.append(b), ends.append(b + 0.55 * length[k] * direction(ang, k))
             radii.append(0.6 * r0[k]), radii_end.append(max(0.3 * r0[k], VESSEL_FLOOR_MM))
     return Tree(np.asarray(starts), np.asarray(ends), np.asarray(radii), np.asarray(radii_end))
 
