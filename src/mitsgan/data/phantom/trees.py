@@ -198,7 +198,8 @@ def hilar_branches(root: np.ndarray, side: float, rng: np.random.Generator) -> T
     fork = rng.uniform(0.35, 0.6, n)  # rad between the two daughters
     def direction(angle: float, k: int) -> np.ndarray:
         """Unit vector ``angle`` rad from lateral (+ toward the back), at branch k's elevation."""
-        return np.array([side * np.cos(angle) * np.cos(elev[k]), np.sin(angle) * np.cos(elev[k]), np.sin(elev[k])])
+        flat = np.cos(elev[k])
+        return np.array([side * np.cos(angle) * flat, np.sin(angle) * flat, np.sin(elev[k])])
 
     starts, ends, radii, radii_end = [], [], [], []
     for k in range(n):
