@@ -527,3 +527,35 @@ def test_hila_send_thick_forking_branches_out_near_the_axial_plane():
             assert np.allclose(tree.start[3 * k + 1], tree.end[3 * k])
             assert np.allclose(tree.start[3 * k + 2], tree.end[3 * k])
             assert tree.radius_mm[3 * k + 1] < tree.r_end[3 * k]
+
+
+def test_mediastinal_outline_is_smoothed_round_its_corners():
+    """Round 12: where the wedge, bands, caps and hull met, the lung saw right-angled steps,
+    rectangular notches and ruler-straight edges; smooth_outline rounds them (a blinded A/B
+    on the same patients preferred the smoothed outline in 9 of 10 pairs)."""
+    px = 0.7
+    X = (np.arange(-150, 150) * px).astype(np.float32)[None, :]
+    Y = (np.arange(-150, 150) * px).astype(np.float32)[:, None]
+    block = (np.abs(X) < 20) & (np.abs(Y) < 30)
+    notch = block & ~((X > 15) & (np.abs(Y) < 1.5))  # a 3 mm wide, 5 mm deep slot cut in its side
+    strip = block | ((X > 20) & (X < 50) & (np.abs(Y) < 0.5))  # a 1 mm hairline sticking out
+    out = M.smooth_outline(notch | strip, X, Y, 3.0)
+    j = lambda y: int(np.argmin(np.abs(Y[:, 0] - y)))  # noqa: E731
+    i = lambda x: int(np.argmin(np.abs(X[0] - x)))  # noqa: E731
+    assert out[j(0), i(18)]  # the slot is filled
+    assert not out[j(0), i(35)]  # the hairline is gone
+    assert not out[j(29.5), i(19.5)]  # the corner is rounded off
+    assert out[j(0), i(0)] and out[j(29.0), i(0)] and out[j(0), i(19.0)]  # the sides stay
+    assert abs(int(out.sum()) - int(block.sum())) < 0.03 * block.sum()
+    far = (np.abs(X - 100) < 5) & (np.abs(Y) < 5)  # beyond mid_mm: left as it is
+    assert (M.smooth_outline(far, X, Y, 3.0) == far).all()
+    # render_slice uses it: switched off, the lung outline near the midline changes
+    p, Xp, Yp, _ = _patient(0)
+    lung = A.render_slice(p, Xp, Yp, p.t_carina_mm)[1] == A.LUNG
+    saved = M.SMOOTH_OUTLINE_MM
+    try:
+        M.SMOOTH_OUTLINE_MM = 0.0
+        rough = A.render_slice(p, Xp, Yp, p.t_carina_mm)[1] == A.LUNG
+    finally:
+        M.SMOOTH_OUTLINE_MM = saved
+    assert (lung != rough).sum() > 50

@@ -917,6 +917,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
         med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=p.y_trachea_mm)
+    med = cavity & M.smooth_outline(med, X, Y, M.SMOOTH_OUTLINE_MM)
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of
