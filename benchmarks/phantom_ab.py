@@ -162,6 +162,9 @@ def _reference(out: Path, plt) -> None:
 
 
 def score(out: Path) -> dict:
+    for name in (".key.json", "preference.json"):
+        if not (out / name).is_file():
+            raise SystemExit(f"{out / name}: not found ({'run make first' if name[0] == '.' else 'the reader writes it'})")
     key = json.loads((out / ".key.json").read_text())
     answers = json.loads((out / "preference.json").read_text())
     won = lost = 0

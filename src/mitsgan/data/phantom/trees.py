@@ -210,7 +210,9 @@ def hilar_branches(root: np.ndarray, side: float, rng: np.random.Generator) -> T
             ang = float(np.clip(fan[k] + sgn * fork[k], -1.45, 1.45))  # never back toward the midline
             starts.append(b), ends.append(b + 0.55 * length[k] * direction(ang, k))
             radii.append(0.6 * r0[k]), radii_end.append(max(0.3 * r0[k], VESSEL_FLOOR_MM))
-    return Tree(np.asarray(starts), np.asarray(ends), np.asarray(radii), np.asarray(radii_end))
+    return Tree(np.asarray(starts, dtype=np.float64).reshape(-1, 3),
+                np.asarray(ends, dtype=np.float64).reshape(-1, 3),
+                np.asarray(radii, dtype=np.float64), np.asarray(radii_end, dtype=np.float64))
 
 
 def paired_airways(arteries: Tree, side: float) -> Tree:
