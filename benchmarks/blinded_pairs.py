@@ -113,11 +113,6 @@ def level_matched_slices(levels: list[tuple[float, bool]], first_seed: int) -> l
 
 def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
          match_levels: bool = False) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(seed)
     reals_with_level = real_slices()
     rng.shuffle(reals_with_level)
@@ -133,17 +128,27 @@ def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 
     for i in range(n):
         left = bool(rng.integers(2))
         images = (phantoms[i], reals[i]) if left else (reals[i], phantoms[i])
-        fig, axes = plt.subplots(1, 2, figsize=(12, 6))
-        for ax, im, label in zip(axes, images, "AB"):
-            ax.imshow(im, cmap="gray", vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
-            ax.set_title(label)
-            ax.axis("off")
-        fig.tight_layout()
-        fig.savefig(out / f"pair_{i:02d}.png", dpi=60)
-        plt.close(fig)
+        save_side_by_side(images, out / f"pair_{i:02d}.png")
         key[f"pair_{i:02d}"] = "A" if left else "B"
     (out / ".key.json").write_text(json.dumps(key, indent=1))
     print(f"wrote {n} pairs to {out}; the reader writes {out / 'answers.json'}")
+
+
+def save_side_by_side(images: tuple[np.ndarray, np.ndarray], path: Path) -> None:
+    """Two HU slices as one PNG in lung window, titled A (left) and B (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+    for ax, im, label in zip(axes, images, "AB"):
+        ax.imshow(im, cmap="gray", vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
+        ax.set_title(label)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=60)
+    plt.close(fig)
 
 
 def score(out: Path) -> None:

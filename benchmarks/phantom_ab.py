@@ -108,6 +108,7 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from blinded_pairs import save_side_by_side
     from mitsgan.data.phantom import generate_phantom
 
     rng = np.random.default_rng(seed)
@@ -121,15 +122,7 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
                 changed = slices_at(generate_phantom(seed=s).scan, s, levels)
         for lv, b, c in zip(levels, base, changed):
             variant_left = bool(rng.integers(2))
-            images = (c, b) if variant_left else (b, c)
-            fig, axes = plt.subplots(1, 2, figsize=(12, 6))
-            for ax, im, label in zip(axes, images, "AB"):
-                ax.imshow(im, cmap="gray", vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
-                ax.set_title(label)
-                ax.axis("off")
-            fig.tight_layout()
-            fig.savefig(out / f"set_{n:02d}.png", dpi=60)
-            plt.close(fig)
+            save_side_by_side((c, b) if variant_left else (b, c), out / f"set_{n:02d}.png")
             key[f"set_{n:02d}"] = {"variant": "A" if variant_left else "B", "seed": s, "level_mm": lv,
                                    "changed_pixels": int((b != c).sum())}
             print(f"set_{n:02d}: seed {s}, {lv:+.0f} mm, {key[f'set_{n:02d}']['changed_pixels']} pixels differ")

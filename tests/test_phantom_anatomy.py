@@ -318,6 +318,18 @@ def test_azygos_arch_runs_against_the_trachea_into_an_svc_beside_it(seed):
     assert first == A.VESSEL, (seed, first)
 
 
+def _vessel_pieces(p: A.ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> dict[str, np.ndarray]:
+    """Per vessel group, the connected pieces of vessel on slice ``t`` that hold its tubes' axes."""
+    _, lab = A.render_slice(p, X, Y, t)
+    pieces: dict[str, np.ndarray] = {}
+    for tb in p.tubes:
+        if tb.label != A.VESSEL or not min(tb.a[2], tb.b[2]) < t < max(tb.a[2], tb.b[2]):
+            continue
+        piece = _component_at(lab == A.VESSEL, X, Y, M.axis_point(tb, t))
+        pieces[tb.group] = pieces.get(tb.group, np.zeros_like(piece)) | piece
+    return pieces
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_vessels_that_meet_are_separated_by_a_plane_of_fat(seed):
     """Round 10: the aorta, SVC, pulmonary arteries and azygos drawn as one union read as
@@ -325,14 +337,7 @@ def test_vessels_that_meet_are_separated_by_a_plane_of_fat(seed):
     piece of vessel, from 30 mm above the carina to 20 mm below it."""
     p, X, Y, _ = _patient(seed)
     for dt in (-30.0, -12.0, 0.0, 10.0, 20.0):
-        t = p.t_carina_mm + dt
-        _, lab = A.render_slice(p, X, Y, t)
-        pieces: dict[str, np.ndarray] = {}
-        for tb in p.tubes:
-            if tb.label != A.VESSEL or not min(tb.a[2], tb.b[2]) < t < max(tb.a[2], tb.b[2]):
-                continue
-            piece = _component_at(lab == A.VESSEL, X, Y, M.axis_point(tb, t))
-            pieces[tb.group] = pieces.get(tb.group, np.zeros_like(piece)) | piece
+        pieces = _vessel_pieces(p, X, Y, p.t_carina_mm + dt)
         groups = sorted(pieces)
         for i, g in enumerate(groups):
             for h in groups[i + 1:]:
@@ -348,14 +353,7 @@ def test_vessels_that_meet_touch_along_a_hairline_of_fat(seed):
     p, X, Y, px = _patient(seed)
     closest = []
     for dt in (0.0, 10.0, 20.0, 30.0):
-        t = p.t_carina_mm + dt
-        _, lab = A.render_slice(p, X, Y, t)
-        pieces: dict[str, np.ndarray] = {}
-        for tb in p.tubes:
-            if tb.label != A.VESSEL or not min(tb.a[2], tb.b[2]) < t < max(tb.a[2], tb.b[2]):
-                continue
-            piece = _component_at(lab == A.VESSEL, X, Y, M.axis_point(tb, t))
-            pieces[tb.group] = pieces.get(tb.group, np.zeros_like(piece)) | piece
+        pieces = _vessel_pieces(p, X, Y, p.t_carina_mm + dt)
         groups = sorted(g for g in pieces if pieces[g].any())
         for i, g in enumerate(groups):
             away = ndimage.distance_transform_edt(~pieces[g]) * px
