@@ -175,6 +175,12 @@ def score(out: Path) -> dict:
     print(f"variant {key['variant']}: preferred in {won} of {n} sets with a difference "
           f"(baseline {lost}); confidence {conf['variant']:.2f} vs {conf['baseline']:.2f}; "
           f"one-sided sign test p = {p:.3f}")
+    letters = [str(a.get("more_real", "")).upper() for a in answers.values()]
+    if len(letters) >= 6 and len(set(letters)) == 1:
+        # Session 12: two readers of subtle changes answered "A" in all ten sets, whichever side
+        # the variant was on; the random sides keep that from favouring either, but it means
+        # the reader saw no real difference.
+        print(f"warning: the reader answered {letters[0]} in every set (a side bias): read this as no difference")
     return {"won": won, "lost": lost, "p": p}
 
 
