@@ -392,10 +392,10 @@ LA_BELOW_CARINA_MM = 50.0  # its axis's depth below the carina
 GREAT_VESSEL_FAT_MM = 1.0  # see render_slice
 # Half the width of the fat plane between two vessels that touch (the plane is ~2x this).
 # Round 12: at 1.5 mm every vessel at the heart's top was outlined by a ~3 mm rim ("tiled soap
-# bubbles", a reader's critique); in a blinded A/B on identical patients (same vessel trees)
-# the 0.75 mm hairline was preferred in all 5 contrast-enhanced pairs where a reader saw the
-# difference ("the SVC lies against the aorta with only a hairline between them, as in the
-# real reference"); the 5 plain pairs showed none.
+# bubbles", a reader's critique); in blinded A/Bs on identical patients (same vessel trees,
+# benchmarks/phantom_ab.py) the 0.75 mm hairline was preferred in all 5, then all 7, pairs
+# where a reader saw the difference ("the SVC lies against the aorta with only a hairline
+# between them, as in the real reference"); plain scans show little difference.
 FAT_PLANE_MM = 0.75
 UPPER_CAGE_MM = 14.0  # extra side-wall thickness 40 mm above the carina (0 at the carina)
 ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
