@@ -16,9 +16,10 @@ a real chest CT:
 variant only (repeatable). Why the vessel trees are pinned: the trees grow toward targets
 sampled in the lungs, so any change to the mediastinum's outline moves a few targets, shifts
 every later random draw and grows different trees. Readers then judged the (random) lung
-vessels rather than the change: in session 12 an A/B of a hilar change went 7-3 on reasons
-such as "a straight rod crossing the hilum" in the unchanged code path. Here the variant
-replays the baseline's targets and random state, so only the change itself differs.
+vessels rather than the change: in session 12 an A/B of the superior pulmonary veins went 3-7
+on reasons such as "a straight rod crossing the hilum" in code the change did not touch. Here
+the variant replays the baseline's targets and random state, so only the change itself differs.
+A change to the targets themselves (e.g. ``trees.PLEURAL_MARGIN_MM``) needs ``--unpinned``.
 
 ``score`` prints how often each side was preferred, the summed confidence, and a one-sided
 sign-test p-value for the variant (sets judged at 0.5 confidence count as no difference).
@@ -38,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-LUNG_WINDOW = (-1350, 150)
+from blinded_pairs import LUNG_WINDOW, REAL_CARINA_INDEX, save_side_by_side  # noqa: E402
 
 
 def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
@@ -49,10 +50,16 @@ def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
         module, dot, const = name.partition(".")
         if not sep or not dot:
             raise SystemExit(f"--variant {item!r}: expected MODULE.NAME=VALUE")
-        mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
+        try:
+            mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
+        except ModuleNotFoundError:
+            raise SystemExit(f"--variant {item!r}: no module mitsgan.data.phantom.{module}") from None
         if not hasattr(mod, const):
             raise SystemExit(f"--variant {item!r}: mitsgan.data.phantom.{module} has no {const}")
-        out[(module, const)] = json.loads(value)
+        try:
+            out[(module, const)] = json.loads(value)
+        except json.JSONDecodeError:
+            raise SystemExit(f"--variant {item!r}: the value must be JSON (a number, true/false, a list)") from None
     return out
 
 
@@ -103,12 +110,12 @@ def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
             for lv in levels]
 
 
-def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int) -> None:
+def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
+         pinned: bool = True) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from blinded_pairs import save_side_by_side
     from mitsgan.data.phantom import generate_phantom
 
     rng = np.random.default_rng(seed)
@@ -116,7 +123,7 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
     key, n = {}, 0
     for s in seeds:
         record: dict = {}
-        with pinned_targets(record):
+        with pinned_targets(record) if pinned else contextlib.nullcontext():
             base = slices_at(generate_phantom(seed=s).scan, s, levels)
             with overridden(variant):
                 changed = slices_at(generate_phantom(seed=s).scan, s, levels)
@@ -135,7 +142,6 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
 
 def _reference(out: Path, plt) -> None:
     """Three real slices in lung window near the carina, for the reader (when ../shared is there)."""
-    from blinded_pairs import REAL_CARINA_INDEX
     from phantom_realism import real_scans
 
     scans = real_scans()
@@ -194,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--levels", type=float, nargs="+", default=[0.0, 20.0],
                    help="mm below the carina (negative: above)")
     m.add_argument("--seed", type=int, default=0, help="left/right draw")
+    m.add_argument("--unpinned", action="store_true",
+                   help="grow the variant's trees from its own targets (for changes to the targets)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "make":
-        make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed)
+        make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned)
     else:
         score(args.out)
     return 0
