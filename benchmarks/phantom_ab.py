@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import LUNG_WINDOW, REAL_CARINA_INDEX, save_side_by_side  # noqa: E402
+from blinded_pairs import LUNG_WINDOW, REAL_CARINA_INDEX, SHARED, save_side_by_side  # noqa: E402
 
 
 def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
@@ -144,6 +144,9 @@ def _reference(out: Path, plt) -> None:
     """Three real slices in lung window near the carina, for the reader (when ../shared is there)."""
     from phantom_realism import real_scans
 
+    if not SHARED.is_dir():
+        print(f"no reference_real.png: real scans not found at {SHARED}")
+        return
     scans = real_scans()
     names = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0003", "lung1") if n in scans]
     if not names:
@@ -171,7 +174,7 @@ def score(out: Path) -> dict:
     for name, info in key["sets"].items():
         a = answers.get(name, {})
         c = float(a.get("confidence", 0.5))
-        if c <= 0.5 or str(a.get("more_real", "")).upper() not in "AB":
+        if c <= 0.5 or str(a.get("more_real", "")).upper() not in ("A", "B"):
             continue  # no difference seen
         side = "variant" if str(a["more_real"]).upper() == info["variant"] else "baseline"
         conf[side] += c
