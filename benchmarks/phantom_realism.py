@@ -15,7 +15,11 @@ pyradiomics lung1 NRRD and the three LIDC-IDRI DICOM slabs) on:
   frequency where it falls to half the peak (high side), mean frequency, and a few
   normalised bins;
 * lung geometry on one slice (phantom carina vs the LIDC slabs' middle slices): lung /
-  body area, where the lungs start and end in the body's depth, their span.
+  body area, where the lungs start and end in the body's depth, their span;
+* lung vessels as a slice shows them, from 45 mm above to 40 mm below the carina: the
+  pieces above -600 HU inside the lungs per 100 cm2 of lung, by area (< 3, 3-15, >= 15
+  mm2) and the long ones (> 25 mm across). Real lungs show fewer, longer pieces: lines
+  radiating from the hila, where a phantom's read as scattered dots and short sticks.
 
 Writes ``phantom_realism.png`` (phantom vs real, lung window [-1350, 150] and
 mediastinal window [-160, 240]; the first phantom is shown at its carina level, like the
@@ -268,6 +272,77 @@ def lung_geometry(hu_slice: np.ndarray) -> dict:
 
 
 # ----------------------------------------------------------------------------- main
+VESSEL_HU = -600.0  # a lung pixel above this belongs to a vessel (or a nodule, an airway wall)
+PIECE_AREAS_MM2 = (3.0, 15.0)  # the size classes' bounds
+LONG_PIECE_MM = 25.0  # a piece this long across (its bounding box's diagonal) is a long line
+LUNG_EDGE_MM = 5.0  # pieces wholly within this of the lung's edge (pleura, mediastinum) are left out
+
+
+def vessel_pieces(hu_slice: np.ndarray, pixel_mm: float) -> dict | None:
+    """Connected pieces above VESSEL_HU inside the lungs of one slice, per 100 cm2 of lung.
+
+    Why: in lung window the lung's vessels are most of what a reader looks at, and the
+    phantom's most constant deficit there is their pattern, which the histograms do not see
+    (a few long branching lines in a real lung, many short pieces in a phantom). Lungs: the two
+    largest regions below -400 HU in the body, holes (vessels) filled. None when there are not
+    two lungs (apex, bases).
+    """
+    body = body_mask(hu_slice[None])[0]
+    lab, n = ndimage.label((hu_slice < -400) & body)
+    if n < 2:
+        return None
+    sizes = ndimage.sum_labels(np.ones_like(lab), lab, np.arange(1, n + 1))
+    two = np.argsort(sizes)[-2:] + 1
+    if sizes[two[0] - 1] < 0.1 * sizes[two[1] - 1]:
+        return None
+    lung = ndimage.binary_fill_holes(ndimage.binary_closing(np.isin(lab, two), iterations=3))
+    area_100cm2 = lung.sum() * pixel_mm ** 2 / 1e4
+    inner = ndimage.distance_transform_edt(lung) * pixel_mm > LUNG_EDGE_MM
+    pieces, m = ndimage.label((hu_slice > VESSEL_HU) & lung)
+    idx = np.arange(1, m + 1)
+    keep = ndimage.maximum(inner, pieces, idx) > 0 if m else np.zeros(0, bool)
+    area = (ndimage.sum_labels(np.ones_like(pieces), pieces, idx) * pixel_mm ** 2)[keep] if m else np.zeros(0)
+    across = np.array([np.hypot(o[0].stop - o[0].start, o[1].stop - o[1].start) * pixel_mm
+                       for o in ndimage.find_objects(pieces)])[keep] if m else np.zeros(0)
+    small, mid = PIECE_AREAS_MM2
+    return {"small": float((area < small).sum() / area_100cm2),
+            "mid": float(((area >= small) & (area < mid)).sum() / area_100cm2),
+            "large": float((area >= mid).sum() / area_100cm2),
+            "long": float((across > LONG_PIECE_MM).sum() / area_100cm2),
+            "vessel_area_percent": float(area.sum() / (area_100cm2 * 1e4) * 100.0)}
+
+
+def mean_vessel_pieces(slices: list[tuple[np.ndarray, float]]) -> dict:
+    """vessel_pieces averaged over the slices that have two lungs (``slices``: (hu, pixel_mm))."""
+    found = [v for v in (vessel_pieces(h.astype(np.float32), px) for h, px in slices) if v is not None]
+    if not found:
+        return {}
+    return {k: float(np.mean([v[k] for v in found])) for k in found[0]} | {"slices": len(found)}
+
+
+PHANTOM_VESSEL_LEVELS_MM = (-30.0, -15.0, 0.0, 15.0, 30.0)  # below the carina (negative: above)
+
+
+def vessel_report(reals: dict, phantoms: dict, seeds: list[int] | None) -> dict:
+    """mean_vessel_pieces per scan near the carina: real slabs every 2nd slice from 45 mm
+    above to 40 mm below it (carinas read off the images, blinded_pairs.REAL_CARINA_INDEX),
+    phantoms at PHANTOM_VESSEL_LEVELS_MM (not for a --phantom file: its carina is unknown)."""
+    from blinded_pairs import REAL_CARINA_INDEX
+
+    out = {}
+    for name, scan in reals.items():
+        if name in REAL_CARINA_INDEX:
+            dz = scan.spacing_zyx[0]
+            ks = [k for k in range(0, scan.shape[0], 2) if -45.0 <= (REAL_CARINA_INDEX[name] - k) * dz <= 40.0]
+            out[name] = mean_vessel_pieces([(scan.hu[k], scan.spacing_zyx[1]) for k in ks])
+    for s, name in zip(seeds or [], phantoms):
+        scan = phantoms[name]
+        kc = carina_slice(scan, s)
+        ks = [int(np.clip(round(kc - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1)) for lv in PHANTOM_VESSEL_LEVELS_MM]
+        out[name] = mean_vessel_pieces([(scan.hu[k], scan.spacing_zyx[1]) for k in ks])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Compare mitsgan phantoms with real chest CT.")
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "benchmarks" / "results")
@@ -322,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         for s, name in zip(args.seeds, phantoms):
             geometry[name] = lung_geometry(phantoms[name].hu[carina_slice(phantoms[name], s)])
     report["lung_geometry"] = geometry
+    report["lung_vessels"] = vessel_report(reals, phantoms, None if args.phantom else args.seeds)
 
     args.out.mkdir(parents=True, exist_ok=True)
     first = list(phantoms)[0]
@@ -382,6 +458,16 @@ def markdown(rep: dict) -> str:
                   "| scan | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for name, g in geo.items():
             lines.append(f"| {name} | " + " | ".join(f"{g.get(k, float('nan')):.2f}" for k in keys) + " |")
+        lines.append("")
+    ves = {k: v for k, v in (rep.get("lung_vessels") or {}).items() if v}
+    if ves:
+        lines += ["## Lung vessels near the carina (pieces above -600 HU per 100 cm2 of lung; "
+                  "phantoms at -30..+30 mm, real slabs every 2nd slice at -45..+40 mm)", "",
+                  "| scan | < 3 mm2 | 3-15 mm2 | >= 15 mm2 | > 25 mm long | vessel area % | slices |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, v in ves.items():
+            lines.append(f"| {name} | {v['small']:.1f} | {v['mid']:.1f} | {v['large']:.1f} | {v['long']:.2f} "
+                         f"| {v['vessel_area_percent']:.2f} | {v['slices']} |")
         lines.append("")
     return "\n".join(lines)
 
