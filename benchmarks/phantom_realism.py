@@ -271,7 +271,6 @@ def lung_geometry(hu_slice: np.ndarray) -> dict:
     return out
 
 
-# ----------------------------------------------------------------------------- main
 VESSEL_HU = -600.0  # a lung pixel above this belongs to a vessel (or a nodule, an airway wall)
 PIECE_AREAS_MM2 = (3.0, 15.0)  # the size classes' bounds
 LONG_PIECE_MM = 25.0  # a piece this long across (its bounding box's diagonal) is a long line
@@ -299,11 +298,13 @@ def vessel_pieces(hu_slice: np.ndarray, pixel_mm: float) -> dict | None:
     area_100cm2 = lung.sum() * pixel_mm ** 2 / 1e4
     inner = ndimage.distance_transform_edt(lung) * pixel_mm > LUNG_EDGE_MM
     pieces, m = ndimage.label((hu_slice > VESSEL_HU) & lung)
-    idx = np.arange(1, m + 1)
-    keep = ndimage.maximum(inner, pieces, idx) > 0 if m else np.zeros(0, bool)
-    area = (ndimage.sum_labels(np.ones_like(pieces), pieces, idx) * pixel_mm ** 2)[keep] if m else np.zeros(0)
-    across = np.array([np.hypot(o[0].stop - o[0].start, o[1].stop - o[1].start) * pixel_mm
-                       for o in ndimage.find_objects(pieces)])[keep] if m else np.zeros(0)
+    area, across = np.zeros(0), np.zeros(0)
+    if m:
+        idx = np.arange(1, m + 1)
+        keep = ndimage.maximum(inner, pieces, idx) > 0
+        area = (ndimage.sum_labels(np.ones_like(pieces), pieces, idx) * pixel_mm ** 2)[keep]
+        across = np.array([np.hypot(o[0].stop - o[0].start, o[1].stop - o[1].start) * pixel_mm
+                           for o in ndimage.find_objects(pieces)])[keep]
     small, mid = PIECE_AREAS_MM2
     return {"small": float((area < small).sum() / area_100cm2),
             "mid": float(((area >= small) & (area < mid)).sum() / area_100cm2),
@@ -343,6 +344,7 @@ def vessel_report(reals: dict, phantoms: dict, seeds: list[int] | None) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Compare mitsgan phantoms with real chest CT.")
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "benchmarks" / "results")

@@ -32,9 +32,8 @@ def _chest(px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X, Y = c[None, :], c[:, None]
     hu = np.full((n, n), -1000.0, np.float32)
     hu[(X / 150) ** 2 + (Y / 100) ** 2 < 1] = 0.0
-    lungs = [((X - sx * 60) / 50) ** 2 + (Y / 70) ** 2 < 1 for sx in (-1, 1)]
-    for m in lungs:
-        hu[m] = -870.0
+    for sx in (-1, 1):
+        hu[((X - sx * 60) / 50) ** 2 + (Y / 70) ** 2 < 1] = -870.0
     return hu, X, Y
 
 
@@ -43,9 +42,8 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     hu, X, Y = _chest(px)
     lung_cm2 = 2 * np.pi * 50 * 70 / 100.0
     # 6 dots of 1.6 mm diameter (2 mm2: small), 4 of 3 mm (7 mm2: mid), all well inside a lung.
-    for k, (x, y, r) in enumerate([(-70, -30, 0.8), (-70, 0, 0.8), (-70, 30, 0.8), (50, -30, 0.8),
-                                   (50, 0, 0.8), (50, 30, 0.8), (-45, -40, 1.5), (-45, 40, 1.5),
-                                   (75, -40, 1.5), (75, 40, 1.5)]):
+    for x, y, r in [(-70, -30, 0.8), (-70, 0, 0.8), (-70, 30, 0.8), (50, -30, 0.8), (50, 0, 0.8),
+                    (50, 30, 0.8), (-45, -40, 1.5), (-45, 40, 1.5), (75, -40, 1.5), (75, 40, 1.5)]:
         hu[(X - x) ** 2 + (Y - y) ** 2 < r * r] = 40.0
     # 2 lines 40 mm long, 1.4 mm wide (large and long), one per lung.
     for x0 in (-80, 40):
