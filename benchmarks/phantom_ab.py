@@ -103,11 +103,9 @@ def pinned_targets(record: dict) -> Iterator[None]:
 
 def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
     """The scan's slices nearest each level (mm below the carina; negative: above it)."""
-    from phantom_realism import carina_slice
+    from phantom_realism import level_slices
 
-    k_car = carina_slice(scan, seed)
-    return [scan.hu[int(np.clip(round(k_car - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1))]
-            for lv in levels]
+    return [scan.hu[k] for k in level_slices(scan, seed, levels)]
 
 
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,

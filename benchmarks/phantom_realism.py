@@ -243,6 +243,13 @@ def carina_slice(scan, seed: int) -> int:
     return int(np.argmin(np.abs(-z - t_target)))
 
 
+def level_slices(scan, seed: int, levels_mm) -> list[int]:
+    """Indices of the phantom slices nearest each level (mm below its carina; negative: above),
+    clipped to the slab."""
+    k_car = carina_slice(scan, seed)
+    return [int(np.clip(round(k_car - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1)) for lv in levels_mm]
+
+
 def lung_geometry(hu_slice: np.ndarray) -> dict:
     """Where the lungs sit in the body on one axial slice, in fractions of the body's box.
 
@@ -338,8 +345,7 @@ def vessel_report(reals: dict, phantoms: dict, seeds: list[int] | None) -> dict:
             out[name] = mean_vessel_pieces([(scan.hu[k], scan.spacing_zyx[1]) for k in ks])
     for s, name in zip(seeds or [], phantoms):
         scan = phantoms[name]
-        kc = carina_slice(scan, s)
-        ks = [int(np.clip(round(kc - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1)) for lv in PHANTOM_VESSEL_LEVELS_MM]
+        ks = level_slices(scan, s, PHANTOM_VESSEL_LEVELS_MM)
         out[name] = mean_vessel_pieces([(scan.hu[k], scan.spacing_zyx[1]) for k in ks])
     return out
 
