@@ -11,6 +11,8 @@ a real chest CT:
     # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png and writes
     # OUT/preference.json: {"set_00": {"more_real": "A", "confidence": 0.6}, ...}
     python benchmarks/phantom_ab.py score OUT
+    # the objective side, no reader: the realism benchmark's lung-vessel counts, both versions
+    python benchmarks/phantom_ab.py measure OUT --variant trees.VESSEL_FLOOR_MM=0.8 [--seeds 0 1 2]
 
 ``--variant MODULE.NAME=VALUE`` sets a constant of ``mitsgan.data.phantom.MODULE`` for the
 variant only (repeatable). Why the vessel trees are pinned: the trees grow toward targets
@@ -108,23 +110,31 @@ def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
     return [scan.hu[k] for k in level_slices(scan, seed, levels)]
 
 
+def scan_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> tuple:
+    """The phantom of patient ``seed`` as it is and with ``variant`` (trees pinned unless told)."""
+    if generate is None:
+        from mitsgan.data.phantom import generate_phantom as generate
+    record: dict = {}
+    with pinned_targets(record) if pinned else contextlib.nullcontext():
+        base = generate(seed=seed).scan
+        with overridden(variant):
+            changed = generate(seed=seed).scan
+    return base, changed
+
+
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
          pinned: bool = True) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from mitsgan.data.phantom import generate_phantom
 
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     key, n = {}, 0
     for s in seeds:
-        record: dict = {}
-        with pinned_targets(record) if pinned else contextlib.nullcontext():
-            base = slices_at(generate_phantom(seed=s).scan, s, levels)
-            with overridden(variant):
-                changed = slices_at(generate_phantom(seed=s).scan, s, levels)
+        base_scan, changed_scan = scan_pair(s, variant, pinned)
+        base, changed = slices_at(base_scan, s, levels), slices_at(changed_scan, s, levels)
         for lv, b, c in zip(levels, base, changed):
             variant_left = bool(rng.integers(2))
             save_side_by_side((c, b) if variant_left else (b, c), out / f"set_{n:02d}.png")
@@ -159,6 +169,41 @@ def _reference(out: Path, plt) -> None:
     fig.tight_layout()
     fig.savefig(out / "reference_real.png", dpi=60)
     plt.close(fig)
+
+
+def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, generate=None) -> dict:
+    """The realism benchmark's lung-vessel counts for the same patients with and without ``variant``.
+
+    Why: a reader's A/B says which looks more real, not why, and a null A/B leaves it open
+    whether the change moved the image at all. This is the objective side of the same
+    comparison (phantom_realism.vessel_pieces at PHANTOM_VESSEL_LEVELS_MM, averaged over the
+    seeds), without a reader: the one used in round 14 to choose the variant to show one.
+    Writes ``OUT/vessels.json`` and prints a table with the real scans' ranges for reference.
+    """
+    from phantom_realism import PHANTOM_VESSEL_LEVELS_MM, level_slices, mean_vessel_pieces
+
+    rows: dict[str, list[dict]] = {"baseline": [], "variant": []}
+    for s in seeds:
+        for name, scan in zip(rows, scan_pair(s, variant, pinned, generate)):
+            ks = level_slices(scan, s, PHANTOM_VESSEL_LEVELS_MM)
+            rows[name].append(mean_vessel_pieces([(scan.hu[k], scan.spacing_zyx[1]) for k in ks]))
+    found = {name: [r for r in rs if r] for name, rs in rows.items()}
+    result = {name: ({k: float(np.mean([r[k] for r in rs])) for k in rs[0]} if rs else {})
+              for name, rs in found.items()}
+    result["variant_spec"] = {f"{m}.{c}": v for (m, c), v in variant.items()}
+    result["seeds"] = list(seeds)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vessels.json").write_text(json.dumps(result, indent=1))
+    saved = ROOT / "results" / "phantom_realism.json"
+    real = json.loads(saved.read_text()).get("lung_vessels", {}) if saved.is_file() else {}
+    real = {k: v for k, v in real.items() if not k.startswith("phantom")}
+    keys = [k for k in result["baseline"] if k != "slices"]
+    print(f"variant {result['variant_spec']}, seeds {list(seeds)} (per 100 cm2 of lung)")
+    print("| measure | baseline | variant | real scans |\n|---|---|---|---|")
+    for k in keys:
+        span = ", ".join(f"{v[k]:.2f}" for v in real.values() if k in v) or "-"
+        print(f"| {k} | {result['baseline'][k]:.2f} | {result['variant'].get(k, float('nan')):.2f} | {span} |")
+    return result
 
 
 def score(out: Path) -> dict:
@@ -205,9 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="grow the variant's trees from its own targets (for changes to the targets)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
+    v = sub.add_parser("measure", help="lung-vessel counts of the same patients with and without the variant")
+    v.add_argument("out", type=Path)
+    v.add_argument("--variant", action="append", required=True, help="MODULE.NAME=VALUE (repeatable)")
+    v.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    v.add_argument("--unpinned", action="store_true", help="as for make")
     args = ap.parse_args(argv)
     if args.cmd == "make":
         make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned)
+    elif args.cmd == "measure":
+        measure(args.out, parse_variant(args.variant), args.seeds, not args.unpinned)
     else:
         score(args.out)
     return 0

@@ -4,6 +4,7 @@ number of dots and lines in two lungs, ``vessel_pieces`` finds them by size and 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -67,3 +68,42 @@ def test_vessel_pieces_needs_two_lungs(realism):
     hu[(hu < -400) & np.broadcast_to(X > 0, hu.shape) & (hu > -950)] = 0.0  # the left lung filled in
     assert realism.vessel_pieces(hu, 0.7) is None
     assert realism.mean_vessel_pieces([(hu, 0.7)]) == {}
+
+
+def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path):
+    """phantom_ab.measure sets the variant's constant for the variant's scan only, restores it,
+    and reports each version's own vessel counts (a fake generator draws one dot per lung for
+    each of trees.HILAR_BRANCHES, so doubling the constant must double the small pieces)."""
+    from types import SimpleNamespace
+
+    from mitsgan.data.phantom import trees
+    from mitsgan.io.scan import Scan
+
+    spec = importlib.util.spec_from_file_location("phantom_ab", BENCH / "phantom_ab.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    px = 0.7
+
+    def fake_generate(seed: int):
+        hu, X, Y = _chest(px)
+        for k in range(trees.HILAR_BRANCHES):  # 1.6 mm dots ("small"), 8 mm apart, in both lungs
+            for sx in (-1, 1):
+                hu[(X - sx * 60) ** 2 + (Y - 8.0 * k + 40.0) ** 2 < 0.8 ** 2] = 40.0
+        return SimpleNamespace(scan=Scan(hu=np.repeat(hu[None], 6, axis=0), spacing_zyx=(2.5, px, px),
+                                         origin_xyz=(0.0, 0.0, 0.0)))
+
+    before = trees.HILAR_BRANCHES
+    n = 5
+    variant = ab.parse_variant([f"trees.HILAR_BRANCHES={2 * n}"])
+    trees.HILAR_BRANCHES = n
+    try:
+        result = ab.measure(tmp_path, variant, [0, 1], generate=fake_generate)
+        assert trees.HILAR_BRANCHES == n  # restored after the variant's scans
+    finally:
+        trees.HILAR_BRANCHES = before
+    per = 100.0 / (2 * np.pi * 50 * 70 / 100.0)
+    assert result["baseline"]["small"] == pytest.approx(2 * n * per, rel=0.02)
+    assert result["variant"]["small"] == pytest.approx(4 * n * per, rel=0.02)
+    assert result["variant"]["long"] == 0.0
+    saved = json.loads((tmp_path / "vessels.json").read_text())
+    assert saved["variant_spec"] == {"trees.HILAR_BRANCHES": 2 * n} and saved["seeds"] == [0, 1]
