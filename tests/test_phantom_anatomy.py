@@ -154,6 +154,37 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
     assert len(loose) <= 2 * T.SEGMENTS_PER_TREE  # only the segmental trunks' side twigs
 
 
+def test_thinnest_vessels_thin_out_with_distance_from_the_hilum(monkeypatch):
+    """Round 14's A/B knob (off by default): branches on the calibre floor keep it near the hilum
+    and fall to PERIPHERAL_FLOOR_SCALE of it far out (a linear ramp between PERIPHERAL_FADE_MM);
+    thicker branches keep their calibre. In a grown tree the floor branches far out are that thin."""
+    from mitsgan.data.phantom import trees as T
+    from mitsgan.data.phantom.vessels import Tree
+
+    off = T.segmental_tree(np.array([-50.0, 0.0, 100.0]), _one_lung_targets(500), np.random.default_rng(1))
+    assert np.all(off.radius_mm >= T.VESSEL_FLOOR_MM - 1e-9)  # off: every branch on or above the floor
+    monkeypatch.setattr(T, "PERIPHERAL_FLOOR_SCALE", 0.4)
+    monkeypatch.setattr(T, "VESSEL_FLOOR_MM", 0.95)
+    d0, d1 = T.PERIPHERAL_FADE_MM
+    root = np.array([-50.0, 0.0, 100.0])
+    dist = np.array([0.5 * d0, 0.5 * (d0 + d1), 2.0 * d1, 2.0 * d1])
+    start = root + np.stack([dist - 1.0, np.zeros(4), np.zeros(4)], axis=1)
+    end = start + np.array([2.0, 0.0, 0.0])  # midpoints at ``dist`` from the root
+    floor = T.VESSEL_FLOOR_MM
+    r = np.array([floor, floor, floor, 3.0])
+    out = T._thinner_far_out(Tree(start, end, r, 0.5 * r), root)
+    expect = np.array([1.0, 0.5 * (1.0 + T.PERIPHERAL_FLOOR_SCALE), T.PERIPHERAL_FLOOR_SCALE, 1.0])
+    assert np.allclose(out.radius_mm, r * expect) and np.allclose(out.r_end, 0.5 * r * expect)
+    tree = T.segmental_tree(root, _one_lung_targets(T.VESSEL_TARGETS), np.random.default_rng(1))
+    mid = 0.5 * (tree.start + tree.end)
+    far = np.linalg.norm(mid - root, axis=1) > d1
+    near = np.linalg.norm(mid - root, axis=1) < d0
+    far_r = tree.radius_mm[far]
+    scaled = np.isclose(far_r, T.PERIPHERAL_FLOOR_SCALE * floor)
+    assert far.sum() > 100 and scaled.mean() > 0.5 and np.all(scaled | (far_r >= floor - 1e-9))
+    assert np.all(tree.radius_mm[near] >= floor - 1e-9)
+
+
 def test_small_territories_end_in_one_fading_twig_not_a_fan():
     """Round 9: with a branch to every target, floor-calibre branches met three or four at a
     point (a star of short spokes in a slice); with leaf twigs almost none do, and the twigs
