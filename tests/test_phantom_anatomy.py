@@ -8,8 +8,9 @@ fat planes between vessels that meet, a narrower rib cage above the carina, only
 4 cm below the carina with a left atrium the veins drain into, segmental vessels thick at their
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
 mediastinum, hila that send thick forking branches out near the axial plane, thymic tissue
-in front of a younger patient's great vessels, small vessels in the chest wall, and chest-wall
-muscle fat streaked round the chest. Noise-free single slices (anatomy.render_slice), one tree
+in front of a younger patient's great vessels, small vessels in the chest wall, chest-wall
+muscle fat streaked round the chest, and a spinal canal against its vertebral body with an arch
+behind it in every slice. Noise-free single slices (anatomy.render_slice), one tree
 or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -605,3 +606,25 @@ def test_hilar_arteries_meet_the_lung_without_a_sleeve_of_fat(seed):
         ring = ndimage.binary_dilation(artery, iterations=3) & (lab != A.VESSEL) & near
         assert ring.any(), (seed, key)
         assert (lab[ring] == A.LUNG).mean() > 0.02, (seed, key)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spinal_canal_lies_against_the_vertebral_body_with_an_arch_behind_it(seed):
+    """Round 14: the canal sat 12-13 mm behind the vertebral body inside its own ring of bone
+    (a first-glance reader's "bullseye"), and in 3 slices of 10 no arch closed it behind. A real
+    canal's front is the body's back; laminae (or those of the vertebra above) close it behind."""
+    p, X, Y, px = _patient(seed)
+    mid = int(np.argmin(np.abs(X[0])))
+    y = Y[:, 0]
+    bone = (A.CORTICAL, A.TRABECULAR, A.DISC)
+    for k in range(10):  # slices through one vertebra's height, from its disc down
+        t = p.vert_phase_mm + (np.floor(p.t_carina_mm / p.vert_pitch_mm) + (k + 0.5) / 10) * p.vert_pitch_mm
+        _, lab = A.render_slice(p, X, Y, t)
+        col = lab[:, mid]
+        canal = np.flatnonzero(col == A.CANAL)
+        front, back = canal.min(), canal.max()
+        ahead = (y > p.y_vert_mm) & (np.arange(len(y)) < front)
+        gap_mm = np.sum(ahead & ~np.isin(col, bone)) * px  # soft tissue between body and canal
+        assert gap_mm < 5.0, (seed, k, gap_mm)
+        behind = np.isin(col[back + 1: back + 1 + int(10.0 / px)], (A.CORTICAL, A.TRABECULAR))
+        assert behind.any(), (seed, k)  # an arch behind the canal

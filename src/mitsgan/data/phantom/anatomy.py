@@ -118,8 +118,10 @@ class ChestParams:
     def finish(self) -> "ChestParams":
         """Place the landmarks that depend on other parameters (spine, sternum, vessels)."""
         fat_post = self.fat_mm * (1 + float(self.fat_harmonics[0, 0]) * -1 + float(self.fat_harmonics[1, 0]))
-        self.y_canal_mm = self.body_half_post_mm - max(fat_post, 3.0) - 24.0
-        self.y_vert_mm = self.y_canal_mm - 7.5 - 6.0 - self.vert_radius_mm
+        # The vertebral body from the back: erector spinae and the arch take ~24 mm under the fat.
+        arch_mm = self.body_half_post_mm - max(fat_post, 3.0) - 24.0
+        self.y_vert_mm = arch_mm - 7.5 - 6.0 - self.vert_radius_mm
+        self.y_canal_mm = self.y_vert_mm + self.vert_radius_mm + CANAL_BEHIND_BODY_MM
         self.y_sternum_mm = -self.body_half_ant_mm + self.fat_mm * 0.8 + 3.0 + self.ring_mm * 0.5
         return self
 
@@ -536,6 +538,15 @@ def _drop_mediastinal_pockets(lung: np.ndarray, X: np.ndarray, Y: np.ndarray,
 
 
 VB_WIDE, VB_DEEP = 1.12, 0.9  # thoracic vertebral bodies are wider than deep
+# The spinal canal's centre lies this far behind the vertebral body's centre plus its radius: its
+# front edge 3-4 mm behind the body's back at the midline, the pedicles joining the two. Round 14:
+# at 13.5 mm the canal sat 12-13 mm behind the body inside its own ring of bone, the last
+# first-glance reader's "bullseye" or "donut"; blinded A/Bs on the same patients (pinned trees,
+# with laminae in every slice, see _posterior_elements) preferred this in 8 of 10 and 9 of 10
+# sets ("body, pedicles and laminae form one continuous arch" against "a closed bony ring
+# floating behind the body"; "no posterior elements" at the disc levels), p = 0.001 pooled.
+CANAL_BEHIND_BODY_MM = 4.5
+SPINOUS_TIP_MM = 41.0  # the spinous process's lower tip behind the canal's centre
 
 
 def _vertebral_body(X: np.ndarray, Y: np.ndarray, yv: float, rv: float) -> tuple[np.ndarray, np.ndarray]:
@@ -576,10 +587,11 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
     ped = (rcn >= 7.5) & (rcn < 10.5) & (Y < f32(yc + 3.0)) & (Y > f32(yv)) & (0.2 < phase < 0.9)
     bars = []
-    if 0.2 < phase < 0.9:  # laminae
-        bars.append(_bar(X, Y, (8.5, yc + 3.0), (0.0, yc + 12.0), 2.2, 2.8))
+    # Laminae in every slice: at a disc's level those of the vertebra above still close the canal
+    # behind (round 14: 3 slices in 10 had no arch at all, "anatomically implausible").
+    bars.append(_bar(X, Y, (8.5, yc + 3.0), (0.0, yc + 12.0), 2.2, 2.8))
     if 0.45 < phase < 0.95:  # spinous process, angled down: a long cut in some slices
-        bars.append(_bar(X, Y, (0.0, yc + 11.0), (0.0, yc + 32.0), 3.2, 1.8))
+        bars.append(_bar(X, Y, (0.0, yc + 11.0), (0.0, yc + SPINOUS_TIP_MM), 3.2, 1.8))
     if 0.45 < phase < 0.7:  # transverse processes, back and out
         bars.append(_bar(X, Y, (8.0, yc), (28.7, yc + 7.5), 3.6, 4.2))
     if 0.3 < phase < 0.8:  # rib head and neck, from the body's side to the transverse process
