@@ -226,12 +226,21 @@ def _cardiac_motion(hu: np.ndarray, lab: np.ndarray, grid: Grid) -> None:
         hu[k][box] += w[box] * (blurred - hu[k][box])
 
 
+# The field of view's width over the body outline's (mm; before the cap, see _choose_grid). Round 14:
+# 60-110 mm left the body over ~80-91% of the image width (median 86%, seeds 0-19), while the real
+# scans here fill 94-100% of theirs (arms cut at the edge); a first-glance reader's "small centred
+# body". At 10-60 mm (median 90%) a blinded A/B on the same patients preferred the fuller frame in
+# 7 of 7 sets with a difference (p = 0.008; weak calls, 0.56-0.65: "the body fills more of the frame,
+# as in the real slices").
+FOV_AIR_MM = (10.0, 60.0)
+
+
 def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Generator) -> Grid:
     """Pixel size fits the body in the FOV; slice spacing and slab position vary per scan.
 
-    Technologists leave air around the body (arms, breathing, a round reconstruction
-    circle): real chest CT shows the body over ~75-90% of the width, so the FOV is the
-    body width plus 6-11 cm up to a 380 mm FOV (drawn last, so the slab's draws stay as they were).
+    Technologists fit the FOV to the patient, arms and breathing included: the real scans
+    here show the body over 94-100% of the width, so the FOV is the body outline's width plus
+    1-6 cm (FOV_AIR_MM) up to a 380 mm FOV (drawn last, so the slab's draws stay as they were).
     """
     fit = [s for s in SLICE_CHOICES_MM if slices * s >= 60.0] or [SLICE_CHOICES_MM[-1]]
     slice_mm = float(fit[int(rng.integers(len(fit)))])
@@ -240,7 +249,7 @@ def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Genera
     # would hold few places for nodules and healthy 32 mm cubes.
     lo, hi = 45.0, min(p.lung_length_mm - 10.0, p.dome_right_t_mm + 0.25 * extent) - extent
     t_top = float(rng.uniform(lo, hi)) if hi > lo else max(20.0, (p.lung_length_mm - extent) / 2.0)
-    air_mm = float(rng.uniform(60.0, 110.0))
+    air_mm = float(rng.uniform(*FOV_AIR_MM))
     # ... but the FOV grows past ~380 mm only as far as a large patient needs (36 mm of air):
     # coarser pixels would blur the smallest nodules away.
     fit_mm = 2.0 * p.body_half_width_mm
