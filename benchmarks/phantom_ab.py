@@ -177,7 +177,7 @@ def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, gen
     Why: a reader's A/B says which looks more real, not why, and a null A/B leaves it open
     whether the change moved the image at all. This is the objective side of the same
     comparison (phantom_realism.vessel_pieces at PHANTOM_VESSEL_LEVELS_MM, averaged over the
-    seeds), without a reader: the one used in round 14 to choose the variant to show one.
+    seeds), without a reader; round 14 used it to pick which vessel variants were worth a reader.
     Writes ``OUT/vessels.json`` and prints a table with the real scans' ranges for reference.
     """
     from phantom_realism import PHANTOM_VESSEL_LEVELS_MM, level_slices, mean_vessel_pieces

@@ -118,9 +118,10 @@ class ChestParams:
     def finish(self) -> "ChestParams":
         """Place the landmarks that depend on other parameters (spine, sternum, vessels)."""
         fat_post = self.fat_mm * (1 + float(self.fat_harmonics[0, 0]) * -1 + float(self.fat_harmonics[1, 0]))
-        # The vertebral body from the back: erector spinae and the arch take ~24 mm under the fat.
-        arch_mm = self.body_half_post_mm - max(fat_post, 3.0) - 24.0
-        self.y_vert_mm = arch_mm - 7.5 - 6.0 - self.vert_radius_mm
+        # The vertebral body placed from the back: the erector spinae and the arch take ~24 mm
+        # under the fat, then the body lies 13.5 mm + its radius in front of that.
+        y_arch_mm = self.body_half_post_mm - max(fat_post, 3.0) - 24.0
+        self.y_vert_mm = y_arch_mm - 7.5 - 6.0 - self.vert_radius_mm
         self.y_canal_mm = self.y_vert_mm + self.vert_radius_mm + CANAL_BEHIND_BODY_MM
         self.y_sternum_mm = -self.body_half_ant_mm + self.fat_mm * 0.8 + 3.0 + self.ring_mm * 0.5
         return self
