@@ -1,6 +1,7 @@
 """The realism benchmark's lung-vessel measure counts what it says: on a drawn slice with a known
 number of dots and lines in two lungs, ``vessel_pieces`` finds them by size and length, per
-100 cm2 of lung, and leaves out what touches only the lung's edge."""
+100 cm2 of lung, and leaves out what touches only the lung's edge; ``phantom_ab.measure`` reports
+each version of an A/B with its own constants."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,16 +15,21 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def realism():
+def _bench_module(name: str):
+    """Import ``benchmarks/NAME.py`` (not a package) with the benchmarks folder on the path."""
     sys.path.insert(0, str(BENCH))
     try:
-        spec = importlib.util.spec_from_file_location("phantom_realism", BENCH / "phantom_realism.py")
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        yield module
+        return module
     finally:
         sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def realism():
+    return _bench_module("phantom_realism")
 
 
 def _chest(px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,10 +44,12 @@ def _chest(px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hu, X, Y
 
 
+PER_PIECE = 100.0 / (2 * np.pi * 50 * 70 / 100.0)  # one piece in _chest's lungs, per 100 cm2
+
+
 def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     px = 0.7
     hu, X, Y = _chest(px)
-    lung_cm2 = 2 * np.pi * 50 * 70 / 100.0
     # 6 dots of 1.6 mm diameter (2 mm2: small), 4 of 3 mm (7 mm2: mid), all well inside a lung.
     for x, y, r in [(-70, -30, 0.8), (-70, 0, 0.8), (-70, 30, 0.8), (50, -30, 0.8), (50, 0, 0.8),
                     (50, 30, 0.8), (-45, -40, 1.5), (-45, 40, 1.5), (75, -40, 1.5), (75, 40, 1.5)]:
@@ -52,7 +60,7 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     # A dot that touches the pleura only: left out.
     hu[(X - 10) ** 2 + (Y - 0) ** 2 < 1.0] = 40.0
     v = realism.vessel_pieces(hu, px)
-    per = 100.0 / lung_cm2
+    per = PER_PIECE
     assert v["small"] == pytest.approx(6 * per, rel=0.02)
     assert v["mid"] == pytest.approx(4 * per, rel=0.02)
     assert v["large"] == pytest.approx(2 * per, rel=0.02)
@@ -70,7 +78,7 @@ def test_vessel_pieces_needs_two_lungs(realism):
     assert realism.mean_vessel_pieces([(hu, 0.7)]) == {}
 
 
-def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path):
+def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path, monkeypatch):
     """phantom_ab.measure sets the variant's constant for the variant's scan only, restores it,
     and reports each version's own vessel counts (a fake generator draws one dot per lung for
     each of trees.HILAR_BRANCHES, so doubling the constant must double the small pieces)."""
@@ -79,9 +87,7 @@ def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path
     from mitsgan.data.phantom import trees
     from mitsgan.io.scan import Scan
 
-    spec = importlib.util.spec_from_file_location("phantom_ab", BENCH / "phantom_ab.py")
-    ab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ab)
+    ab = _bench_module("phantom_ab")
     px = 0.7
 
     def fake_generate(seed: int):
@@ -92,18 +98,13 @@ def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path
         return SimpleNamespace(scan=Scan(hu=np.repeat(hu[None], 6, axis=0), spacing_zyx=(2.5, px, px),
                                          origin_xyz=(0.0, 0.0, 0.0)))
 
-    before = trees.HILAR_BRANCHES
     n = 5
     variant = ab.parse_variant([f"trees.HILAR_BRANCHES={2 * n}"])
-    trees.HILAR_BRANCHES = n
-    try:
-        result = ab.measure(tmp_path, variant, [0, 1], generate=fake_generate)
-        assert trees.HILAR_BRANCHES == n  # restored after the variant's scans
-    finally:
-        trees.HILAR_BRANCHES = before
-    per = 100.0 / (2 * np.pi * 50 * 70 / 100.0)
-    assert result["baseline"]["small"] == pytest.approx(2 * n * per, rel=0.02)
-    assert result["variant"]["small"] == pytest.approx(4 * n * per, rel=0.02)
+    monkeypatch.setattr(trees, "HILAR_BRANCHES", n)
+    result = ab.measure(tmp_path, variant, [0, 1], generate=fake_generate)
+    assert trees.HILAR_BRANCHES == n  # restored after the variant's scans
+    assert result["baseline"]["small"] == pytest.approx(2 * n * PER_PIECE, rel=0.02)
+    assert result["variant"]["small"] == pytest.approx(4 * n * PER_PIECE, rel=0.02)
     assert result["variant"]["long"] == 0.0
     saved = json.loads((tmp_path / "vessels.json").read_text())
     assert saved["variant_spec"] == {"trees.HILAR_BRANCHES": 2 * n} and saved["seeds"] == [0, 1]
