@@ -65,11 +65,16 @@ def _lung_geometry(lab: np.ndarray) -> dict[str, float]:
 def test_lungs_fill_the_chest_like_real_ones_at_the_carina(seed):
     """LIDC slabs at the carina: lung/body area 0.29-0.35, lungs span 0.62-0.64 of the body's
     width and end at 0.80-0.85 of its depth. Before round 7 the phantom's lungs were wide
-    flat letterboxes (span up to 0.80, bottom up to 0.92) inside a thick wall."""
+    flat letterboxes (span up to 0.80, bottom up to 0.92) inside a thick wall.
+
+    Labels, not HU: the area counts the lung's vessels as lung, ~0.04 above what the realism
+    benchmark measures on the same slice. Round 15 thinned the side walls (blinded readers
+    preferred it 20 of 20): over seeds 0-19 the area is 0.30-0.44 (median 0.34) and the span
+    0.63-0.76 (median 0.69), the top of both from slim, wide patients."""
     _, lab, _ = _slice(seed, 0.0)
     g = _lung_geometry(lab)
-    assert 0.22 <= g["area"] <= 0.42, g
-    assert 0.5 <= g["width"] <= 0.75, g
+    assert 0.22 <= g["area"] <= 0.46, g
+    assert 0.5 <= g["width"] <= 0.78, g
     assert g["bottom"] <= 0.9, g
 
 
@@ -405,16 +410,30 @@ def test_every_great_vessel_tube_belongs_to_a_group():
     assert not any(tb.group for tb in p.tubes if tb.label == A.AIRWAY_LUMEN)
 
 
+def test_upper_lungs_fill_their_cage_without_a_band_of_wall_inside_the_ribs():
+    """Round 15: 30 mm above the carina the lungs covered 0.20-0.31 of the body's section
+    (labels; median 0.23 over seeds 0-5), where the real slices there show 0.26-0.34 by HU
+    (labels read ~0.04 higher). Blinded readers saw "a thick band of soft tissue between the
+    lung and the ribs, like pleural thickening or an effusion" and preferred thinner side walls
+    in 20 of 20 pairs. Now 0.28-0.39 (median 0.30)."""
+    areas = [_lung_geometry(_slice(seed, -30.0)[1])["area"] for seed in SEEDS]
+    assert np.median(areas) >= 0.28, np.round(areas, 3)
+    assert min(areas) >= 0.25, np.round(areas, 3)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_upper_lungs_are_narrower_in_a_broader_wall(seed):
     """Round 10: the cage was as wide 40 mm above the carina as below it (lungs 0.67 of the
     body's width there; LIDC-IDRI-0002, at the arch, 0.60-0.63): the upper slices read as
-    "no shoulders"."""
+    "no shoulders". Round 15 thinned the upper side walls again (UPPER_CAGE_MM 14 -> 5; the
+    readers preferred the fuller lungs 20 of 20): the span 40 mm above the carina is now
+    0.015-0.08 (median 0.06, seeds 0-19) below the span 20 mm under it, where it was 0.06-0.14.
+    The real slices narrow by ~0.03 (0.60-0.63 at the arch, 0.63-0.65 under the carina)."""
     widths = {}
     for dt in (-40.0, 20.0):
         _, lab, _ = _slice(seed, dt)
         widths[dt] = _lung_geometry(lab)["width"]
-    assert widths[-40.0] < widths[20.0] - 0.04, widths
+    assert widths[-40.0] < widths[20.0] - 0.01, widths
 
 
 @pytest.mark.parametrize("seed", SEEDS)
