@@ -415,7 +415,7 @@ def test_upper_lungs_fill_their_cage_without_a_band_of_wall_inside_the_ribs():
     (labels; median 0.23 over seeds 0-5), where the real slices there show 0.26-0.34 by HU
     (labels read ~0.04 higher). Blinded readers saw "a thick band of soft tissue between the
     lung and the ribs, like pleural thickening or an effusion" and preferred thinner side walls
-    in 20 of 20 pairs. Now 0.28-0.39 (median 0.30)."""
+    in 20 of 20 pairs. Now 0.27-0.39 (median 0.30)."""
     areas = [_lung_geometry(_slice(seed, -30.0)[1])["area"] for seed in SEEDS]
     assert np.median(areas) >= 0.28, np.round(areas, 3)
     assert min(areas) >= 0.25, np.round(areas, 3)

@@ -249,6 +249,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
 SHOULDER_MM_RANGE = (11.0, 19.0)
 AXILLA_MM_RANGE = (3.0, 10.0)
 LATERAL_MM_RANGE = (5.0, 10.0)
+
 CONTRAST_FRACTION = 0.5  # share of phantoms scanned with intravenous contrast
 THYMUS_FRACTION = 0.3  # share of phantoms with soft tissue left in the thymic fat
 
