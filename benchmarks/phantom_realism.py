@@ -250,7 +250,7 @@ def level_slices(scan, seed: int, levels_mm) -> list[int]:
     return [int(np.clip(round(k_car - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1)) for lv in levels_mm]
 
 
-def lung_geometry(hu_slice: np.ndarray) -> dict:
+def lung_geometry(hu_slice: np.ndarray, pixel_mm: float | None = None) -> dict:
     """Where the lungs sit in the body on one axial slice, in fractions of the body's box.
 
     Why: the first thing a reader takes in is the lungs' size and shape in the chest; the
@@ -258,6 +258,9 @@ def lung_geometry(hu_slice: np.ndarray) -> dict:
     inside a thick wall). ``lung_area`` is lung / body area; ``top30``/``top70`` how far
     down the body's depth the lung starts on the columns at 30% and 70% of its width (the
     mid-clavicular lines); ``bottom`` the deepest lung point; ``width`` the lungs' span.
+    With ``pixel_mm``, also ``side_wall_mm``: skin to lung across each side, averaged over
+    both sides, median over the rows within 5 mm of the lungs' middle row (round 15: too thick
+    a side wall read as "a band of soft tissue between the ribs and the lung").
     """
     body = body_mask(hu_slice[None])[0]
     lung = (hu_slice < -400) & body
@@ -275,6 +278,14 @@ def lung_geometry(hu_slice: np.ndarray) -> dict:
     for name, frac in (("top30", 0.3), ("top70", 0.7)):
         rows = np.flatnonzero(lung[:, int(xs.min() + frac * width)])
         out[name] = float((rows.min() - ys.min()) / depth) if rows.size else float("nan")
+    if pixel_mm is not None:
+        mid, reach = int(np.median(yl)), max(int(round(5.0 / pixel_mm)), 0)
+        walls = []
+        for row in range(mid - reach, mid + reach + 1):
+            b, lu = np.flatnonzero(body[row]), np.flatnonzero(lung[row])
+            if b.size and lu.size:
+                walls.append(0.5 * ((lu.min() - b.min()) + (b.max() - lu.max())) * pixel_mm)
+        out["side_wall_mm"] = float(np.median(walls)) if walls else float("nan")
     return out
 
 
@@ -399,11 +410,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # Lung geometry like for like: the LIDC slabs' middle slices lie at the arch / carina, so
     # the phantoms are measured at their carina. lung1's field of view cuts its body's sides.
-    geometry = {name: lung_geometry(scan.hu[scan.shape[0] // 2]) for name, scan in reals.items()
+    geometry = {name: lung_geometry(scan.hu[scan.shape[0] // 2], scan.spacing_zyx[2]) for name, scan in reals.items()
                 if name.startswith("LIDC")}
     if not args.phantom:
         for s, name in zip(args.seeds, phantoms):
-            geometry[name] = lung_geometry(phantoms[name].hu[carina_slice(phantoms[name], s)])
+            geometry[name] = lung_geometry(phantoms[name].hu[carina_slice(phantoms[name], s)],
+                                           phantoms[name].spacing_zyx[2])
     report["lung_geometry"] = geometry
     report["lung_vessels"] = vessel_report(reals, phantoms, None if args.phantom else args.seeds)
 
@@ -460,12 +472,13 @@ def markdown(rep: dict) -> str:
     lines.append("")
     geo = rep.get("lung_geometry") or {}
     if geo:
-        keys = ("lung_area", "top30", "top70", "bottom", "width", "depth_over_width")
+        keys = ("lung_area", "top30", "top70", "bottom", "width", "depth_over_width", "side_wall_mm")
         lines += ["## Lung geometry (phantoms at the carina, LIDC slabs' middle slice; "
-                  "fractions of the body's box)", "",
+                  "fractions of the body's box; side wall in mm)", "",
                   "| scan | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for name, g in geo.items():
-            lines.append(f"| {name} | " + " | ".join(f"{g.get(k, float('nan')):.2f}" for k in keys) + " |")
+            lines.append(f"| {name} | " + " | ".join(f"{g.get(k, float('nan')):.{1 if k.endswith('_mm') else 2}f}"
+                                                     for k in keys) + " |")
         lines.append("")
     ves = {k: v for k, v in (rep.get("lung_vessels") or {}).items() if v}
     if ves:

@@ -71,6 +71,18 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     assert realism.vessel_pieces(hu2, 0.5)["small"] == pytest.approx(per, rel=0.02)
 
 
+def test_lung_geometry_measures_the_side_wall_in_mm(realism):
+    """_chest's body is 150 mm to each side, its lungs reach 110 mm: a 40 mm side wall, at any pixel
+    size; lungs cut back to 100 mm read a 50 mm wall."""
+    for px in (0.7, 0.5):
+        hu, X, Y = _chest(px)
+        assert realism.lung_geometry(hu, px)["side_wall_mm"] == pytest.approx(40.0, abs=1.0)
+    hu, X, Y = _chest(0.7)
+    hu[(hu == -870.0) & (np.abs(np.broadcast_to(X, hu.shape)) > 100)] = 0.0  # lungs end at 100 mm
+    assert realism.lung_geometry(hu, 0.7)["side_wall_mm"] == pytest.approx(50.0, abs=1.0)
+    assert "side_wall_mm" not in realism.lung_geometry(hu)  # only when told the pixel size
+
+
 def test_vessel_pieces_needs_two_lungs(realism):
     hu, X, Y = _chest(0.7)
     hu[(hu < -400) & np.broadcast_to(X > 0, hu.shape) & (hu > -950)] = 0.0  # the left lung filled in
