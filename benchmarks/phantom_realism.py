@@ -279,7 +279,7 @@ def lung_geometry(hu_slice: np.ndarray, pixel_mm: float | None = None) -> dict:
         rows = np.flatnonzero(lung[:, int(xs.min() + frac * width)])
         out[name] = float((rows.min() - ys.min()) / depth) if rows.size else float("nan")
     if pixel_mm is not None:
-        mid, reach = int(np.median(yl)), max(int(round(5.0 / pixel_mm)), 0)
+        mid, reach = int(np.median(yl)), int(round(5.0 / pixel_mm))
         walls = []
         for row in range(mid - reach, mid + reach + 1):
             b, lu = np.flatnonzero(body[row]), np.flatnonzero(lung[row])
@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Lung geometry like for like: the LIDC slabs' middle slices lie at the arch / carina, so
     # the phantoms are measured at their carina. lung1's field of view cuts its body's sides.
-    geometry = {name: lung_geometry(scan.hu[scan.shape[0] // 2], scan.spacing_zyx[2]) for name, scan in reals.items()
-                if name.startswith("LIDC")}
+    geometry = {name: lung_geometry(scan.hu[scan.shape[0] // 2], scan.spacing_zyx[2])
+                for name, scan in reals.items() if name.startswith("LIDC")}
     if not args.phantom:
         for s, name in zip(args.seeds, phantoms):
             geometry[name] = lung_geometry(phantoms[name].hu[carina_slice(phantoms[name], s)],

@@ -9,8 +9,8 @@ fat planes between vessels that meet, a narrower rib cage above the carina, only
 origin, great vessels that meet the lung without a rim of fat, vessel targets that reach the
 mediastinum, hila that send thick forking branches out near the axial plane, thymic tissue
 in front of a younger patient's great vessels, small vessels in the chest wall, chest-wall
-muscle fat streaked round the chest, and a spinal canal against its vertebral body with an arch
-behind it in every slice. Noise-free single slices (anatomy.render_slice), one tree
+muscle fat streaked round the chest, a spinal canal against its vertebral body with an arch
+behind it in every slice, and upper lungs that fill their rib cage. Noise-free single slices (anatomy.render_slice), one tree
 or one field, so these run in seconds."""
 from __future__ import annotations
 
