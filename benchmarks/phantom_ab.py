@@ -41,7 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import LUNG_WINDOW, REAL_CARINA_INDEX, SHARED, save_side_by_side  # noqa: E402
+from blinded_pairs import REAL_CARINA_INDEX, SHARED, save_panels, save_side_by_side  # noqa: E402
 
 
 def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
@@ -124,11 +124,6 @@ def scan_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> t
 
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
          pinned: bool = True) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     key, n = {}, 0
@@ -142,13 +137,13 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
                                    "changed_pixels": int((b != c).sum())}
             print(f"set_{n:02d}: seed {s}, {lv:+.0f} mm, {key[f'set_{n:02d}']['changed_pixels']} pixels differ")
             n += 1
-    _reference(out, plt)
+    _reference(out)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
     (out / ".key.json").write_text(json.dumps({"variant": spec, "sets": key}, indent=1))
     print(f"wrote {n} sets to {out}; the reader writes {out / 'preference.json'}")
 
 
-def _reference(out: Path, plt) -> None:
+def _reference(out: Path) -> None:
     """Three real slices in lung window near the carina, for the reader (when ../shared is there)."""
     from phantom_realism import real_scans
 
@@ -159,16 +154,11 @@ def _reference(out: Path, plt) -> None:
     names = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0003", "lung1") if n in scans]
     if not names:
         return
-    fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    slices = []
+    for name in names:
         s = scans[name]
-        k = int(np.clip(round(REAL_CARINA_INDEX[name]), 0, s.hu.shape[0] - 1))
-        ax.imshow(s.hu[k], cmap="gray", vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
-        ax.set_title("real")
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(out / "reference_real.png", dpi=60)
-    plt.close(fig)
+        slices.append(s.hu[int(np.clip(round(REAL_CARINA_INDEX[name]), 0, s.hu.shape[0] - 1))])
+    save_panels(slices, ["real"] * len(slices), out / "reference_real.png")
 
 
 def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, generate=None) -> dict:

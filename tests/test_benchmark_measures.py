@@ -120,3 +120,28 @@ def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path
     assert result["variant"]["long"] == 0.0
     saved = json.loads((tmp_path / "vessels.json").read_text())
     assert saved["variant_spec"] == {"trees.HILAR_BRANCHES": 2 * n} and saved["seeds"] == [0, 1]
+
+
+def test_reader_panels_show_each_slice_pixel_for_pixel(tmp_path):
+    """The A/B and first-glance PNGs draw each slice unresampled: identical slices give identical
+    panels (a resampled panel showed the same thin vessel brighter on one side), and a
+    one-pixel-wide line keeps its full lung-window value."""
+    from PIL import Image
+
+    pairs = _bench_module("blinded_pairs")
+    lo, hi = pairs.LUNG_WINDOW
+    a = np.full((64, 96), -900.0, np.float32)
+    a[20, 10:80] = hi  # a one-pixel vessel, white in lung window
+    b = a.copy()
+    b[40:44, 30:34] = lo  # the only difference
+    path = tmp_path / "pair.png"
+    pairs.save_side_by_side((a, b), path)
+    im = np.asarray(Image.open(path).convert("L")).astype(int)
+    gap = im.shape[1] - 2 * a.shape[1]
+    left, right = im[-a.shape[0]:, :a.shape[1]], im[-a.shape[0]:, a.shape[1] + gap:]
+    assert right.shape == a.shape and gap > 0
+    differ = np.argwhere(left != right)
+    assert {tuple(x) for x in differ} == {(y, x) for y in range(40, 44) for x in range(30, 34)}
+    assert left[20, 10:80].min() == 255 and right[40, 30] == 0
+    grey = round(255 * (-900.0 - lo) / (hi - lo))
+    assert abs(int(left[5, 5]) - grey) <= 1
