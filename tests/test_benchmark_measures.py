@@ -90,19 +90,15 @@ def test_vessel_pieces_needs_two_lungs(realism):
     assert realism.mean_vessel_pieces([(hu, 0.7)]) == {}
 
 
-def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path, monkeypatch):
-    """phantom_ab.measure sets the variant's constant for the variant's scan only, restores it,
-    and reports each version's own vessel counts (a fake generator draws one dot per lung for
-    each of trees.HILAR_BRANCHES, so doubling the constant must double the small pieces)."""
+def _fake_generate(px: float = 0.7):
+    """A generator drawing one 1.6 mm dot per lung for each of trees.HILAR_BRANCHES (read at call
+    time, so a variant of that constant changes the scan)."""
     from types import SimpleNamespace
 
     from mitsgan.data.phantom import trees
     from mitsgan.io.scan import Scan
 
-    ab = _bench_module("phantom_ab")
-    px = 0.7
-
-    def fake_generate(seed: int):
+    def generate(seed: int):
         hu, X, Y = _chest(px)
         for k in range(trees.HILAR_BRANCHES):  # 1.6 mm dots ("small"), 8 mm apart, in both lungs
             for sx in (-1, 1):
@@ -110,10 +106,37 @@ def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path
         return SimpleNamespace(scan=Scan(hu=np.repeat(hu[None], 6, axis=0), spacing_zyx=(2.5, px, px),
                                          origin_xyz=(0.0, 0.0, 0.0)))
 
+    return generate
+
+
+def test_ab_make_puts_the_variant_left_in_half_the_sets(tmp_path, monkeypatch):
+    """Whatever the seed (45 drew "left" ten times running, coin by coin), the variant sits left
+    in exactly half of an even number of sets, and the key says which side it is on."""
+    from mitsgan.data.phantom import trees
+
+    ab = _bench_module("phantom_ab")
+    monkeypatch.setattr(ab, "SHARED", tmp_path / "no-shared")  # no reference slices needed
+    monkeypatch.setattr(trees, "HILAR_BRANCHES", 3)
+    variant = ab.parse_variant(["trees.HILAR_BRANCHES=6"])
+    for seed in (45, 46):
+        out = tmp_path / f"ab{seed}"
+        ab.make(out, variant, [0, 1, 2, 3, 4], [0.0, 10.0], seed, pinned=False, generate=_fake_generate())
+        sets = json.loads((out / ".key.json").read_text())["sets"]
+        assert len(sets) == 10 and sum(v["variant"] == "A" for v in sets.values()) == 5
+        assert all(v["changed_pixels"] > 0 for v in sets.values())
+
+
+def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path, monkeypatch):
+    """phantom_ab.measure sets the variant's constant for the variant's scan only, restores it,
+    and reports each version's own vessel counts (a fake generator draws one dot per lung for
+    each of trees.HILAR_BRANCHES, so doubling the constant must double the small pieces)."""
+    from mitsgan.data.phantom import trees
+
+    ab = _bench_module("phantom_ab")
     n = 5
     variant = ab.parse_variant([f"trees.HILAR_BRANCHES={2 * n}"])
     monkeypatch.setattr(trees, "HILAR_BRANCHES", n)
-    result = ab.measure(tmp_path, variant, [0, 1], generate=fake_generate)
+    result = ab.measure(tmp_path, variant, [0, 1], generate=_fake_generate())
     assert trees.HILAR_BRANCHES == n  # restored after the variant's scans
     assert result["baseline"]["small"] == pytest.approx(2 * n * PER_PIECE, rel=0.02)
     assert result["variant"]["small"] == pytest.approx(4 * n * PER_PIECE, rel=0.02)
