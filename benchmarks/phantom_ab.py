@@ -23,8 +23,11 @@ on reasons such as "a straight rod crossing the hilum" in code the change did no
 the variant replays the baseline's targets and random state, so only the change itself differs.
 A change to the targets themselves (e.g. ``trees.PLEURAL_MARGIN_MM``) needs ``--unpinned``.
 
-``score`` prints how often each side was preferred, the summed confidence, and a one-sided
-sign-test p-value for the variant (sets judged at 0.5 confidence count as no difference).
+``make`` shows each comparison twice, once each way round, under unrelated set numbers
+(``--one-way``: once, the variant left in half the sets). ``score`` prints how many comparisons
+each version won (one shown both ways counts only if both answers name the same version; sets
+judged at 0.5 confidence count as no difference), the summed confidence, a one-sided sign-test
+p-value for the variant, and how many comparisons were answered inconsistently (a side bias).
 """
 from __future__ import annotations
 
@@ -123,29 +126,43 @@ def scan_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> t
 
 
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
-         pinned: bool = True, generate=None) -> None:
+         pinned: bool = True, generate=None, both_ways: bool = True) -> None:
+    """Write the reader's sets: each (seed, level) comparison shown twice, once each way round.
+
+    Why both ways (round 16): three of this round's readers answered "A" in every set whenever
+    the change was subtle, whichever side the variant was on. With each comparison shown as two
+    sets under unrelated numbers, in a shuffled order, ``score`` counts a preference only when
+    the reader picks the same version both times; a side bias then reads as no preference.
+    ``both_ways=False``: one set per comparison, the variant left in exactly half of them.
+    """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
-    # The variant on the left in half the sets exactly, in a shuffled order: drawn one coin at a
-    # time, seed 45 put it left in all 10 sets, and a reader who leans to "A" when unsure then
-    # reads as a preference for the variant.
-    total = len(seeds) * len(levels)
-    lefts = rng.permutation(np.arange(total) < (total + int(rng.integers(2))) // 2)
-    key, n = {}, 0
+    comparisons = []
     for s in seeds:
         base_scan, changed_scan = scan_pair(s, variant, pinned, generate)
         base, changed = slices_at(base_scan, s, levels), slices_at(changed_scan, s, levels)
-        for lv, b, c in zip(levels, base, changed):
-            variant_left = bool(lefts[n])
-            save_side_by_side((c, b) if variant_left else (b, c), out / f"set_{n:02d}.png")
-            key[f"set_{n:02d}"] = {"variant": "A" if variant_left else "B", "seed": s, "level_mm": lv,
-                                   "changed_pixels": int((b != c).sum())}
-            print(f"set_{n:02d}: seed {s}, {lv:+.0f} mm, {key[f'set_{n:02d}']['changed_pixels']} pixels differ")
-            n += 1
+        comparisons += [(s, lv, b, c) for lv, b, c in zip(levels, base, changed)]
+    total = len(comparisons)
+    if both_ways:
+        shown = [(i, left) for i in range(total) for left in (True, False)]
+    else:
+        # The variant on the left in exactly half the sets (drawn coin by coin, seed 45 put it
+        # left in all 10, and a reader who leans to "A" then reads as preferring the variant).
+        lefts = rng.permutation(np.arange(total) < (total + int(rng.integers(2))) // 2)
+        shown = [(i, bool(lefts[i])) for i in range(total)]
+    key = {}
+    for n, j in enumerate(rng.permutation(len(shown))):
+        i, variant_left = shown[j]
+        s, lv, b, c = comparisons[i]
+        name = f"set_{n:02d}"
+        save_side_by_side((c, b) if variant_left else (b, c), out / f"{name}.png")
+        key[name] = {"variant": "A" if variant_left else "B", "seed": s, "level_mm": lv,
+                     "comparison": i, "changed_pixels": int((b != c).sum())}
+        print(f"{name}: seed {s}, {lv:+.0f} mm, {key[name]['changed_pixels']} pixels differ")
     _reference(out)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
     (out / ".key.json").write_text(json.dumps({"variant": spec, "sets": key}, indent=1))
-    print(f"wrote {n} sets to {out}; the reader writes {out / 'preference.json'}")
+    print(f"wrote {len(key)} sets ({total} comparisons) to {out}; the reader writes {out / 'preference.json'}")
 
 
 def _reference(out: Path) -> None:
@@ -201,34 +218,54 @@ def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, gen
     return result
 
 
+def _side(answer: dict, variant_letter: str) -> str | None:
+    """"variant", "baseline" or None (no difference seen) for one set's answer."""
+    letter = str(answer.get("more_real", "")).upper()
+    if float(answer.get("confidence", 0.5)) <= 0.5 or letter not in ("A", "B"):
+        return None
+    return "variant" if letter == variant_letter else "baseline"
+
+
 def score(out: Path) -> dict:
+    """Count the comparisons the variant won and lost, with a one-sided sign test.
+
+    A comparison shown both ways round counts only when both of its sets name the same
+    version (with confidence over 0.5); ``inconsistent`` counts those that named one side
+    of the image both times, or a version once and no difference once.
+    """
     for name in (".key.json", "preference.json"):
         if not (out / name).is_file():
             raise SystemExit(f"{out / name}: not found ({'run make first' if name[0] == '.' else 'the reader writes it'})")
     key = json.loads((out / ".key.json").read_text())
     answers = json.loads((out / "preference.json").read_text())
-    won = lost = 0
-    conf = {"variant": 0.0, "baseline": 0.0}
+    groups: dict = {}
     for name, info in key["sets"].items():
-        a = answers.get(name, {})
-        c = float(a.get("confidence", 0.5))
-        if c <= 0.5 or str(a.get("more_real", "")).upper() not in ("A", "B"):
+        groups.setdefault(info.get("comparison", name), []).append((name, info))
+    won = lost = inconsistent = 0
+    conf = {"variant": 0.0, "baseline": 0.0}
+    for members in groups.values():
+        sides = [_side(answers.get(name, {}), info["variant"]) for name, info in members]
+        if len(set(sides)) > 1:
+            inconsistent += 1
+            continue
+        if sides[0] is None:
             continue  # no difference seen
-        side = "variant" if str(a["more_real"]).upper() == info["variant"] else "baseline"
-        conf[side] += c
-        won, lost = (won + 1, lost) if side == "variant" else (won, lost + 1)
+        conf[sides[0]] += sum(float(answers[name].get("confidence", 0.5)) for name, _ in members) / len(members)
+        won, lost = (won + 1, lost) if sides[0] == "variant" else (won, lost + 1)
     n = won + lost
     p = sum(math.comb(n, k) for k in range(won, n + 1)) / 2 ** n if n else 1.0
-    print(f"variant {key['variant']}: preferred in {won} of {n} sets with a difference "
-          f"(baseline {lost}); confidence {conf['variant']:.2f} vs {conf['baseline']:.2f}; "
-          f"one-sided sign test p = {p:.3f}")
+    both = any(len(m) > 1 for m in groups.values())
+    print(f"variant {key['variant']}: preferred in {won} of {n} {'comparisons' if both else 'sets'} with a "
+          f"difference (baseline {lost}); confidence {conf['variant']:.2f} vs {conf['baseline']:.2f}; "
+          f"one-sided sign test p = {p:.3f}"
+          + (f"; {inconsistent} of {len(groups)} comparisons answered inconsistently (side bias)" if both else ""))
     letters = [str(a.get("more_real", "")).upper() for a in answers.values()]
     if len(letters) >= 6 and len(set(letters)) == 1:
         # Session 12: two readers of subtle changes answered "A" in all ten sets, whichever side
         # the variant was on; the random sides keep that from favouring either, but it means
         # the reader saw no real difference.
         print(f"warning: the reader answered {letters[0]} in every set (a side bias): read this as no difference")
-    return {"won": won, "lost": lost, "p": p}
+    return {"won": won, "lost": lost, "p": p, "inconsistent": inconsistent}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--seed", type=int, default=0, help="left/right draw")
     m.add_argument("--unpinned", action="store_true",
                    help="grow the variant's trees from its own targets (for changes to the targets)")
+    m.add_argument("--one-way", action="store_true",
+                   help="show each comparison once (default: twice, once each way round)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     v = sub.add_parser("measure", help="lung-vessel counts of the same patients with and without the variant")
@@ -252,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--unpinned", action="store_true", help="as for make")
     args = ap.parse_args(argv)
     if args.cmd == "make":
-        make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned)
+        make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned,
+             both_ways=not args.one_way)
     elif args.cmd == "measure":
         measure(args.out, parse_variant(args.variant), args.seeds, not args.unpinned)
     else:

@@ -109,21 +109,40 @@ def _fake_generate(px: float = 0.7):
     return generate
 
 
-def test_ab_make_puts_the_variant_left_in_half_the_sets(tmp_path, monkeypatch):
-    """Whatever the seed (45 drew "left" ten times running, coin by coin), the variant sits left
-    in exactly half of an even number of sets, and the key says which side it is on."""
+def test_ab_make_shows_each_comparison_both_ways_and_score_needs_both(tmp_path, monkeypatch):
+    """Each comparison appears twice, once with the variant on each side; ``score`` counts it only
+    when both answers name the same version, so a reader answering "A" throughout wins nothing.
+    One way (``both_ways=False``): the variant sits left in exactly half the sets whatever the
+    seed (45 drew "left" ten times running, coin by coin)."""
     from mitsgan.data.phantom import trees
 
     ab = _bench_module("phantom_ab")
     monkeypatch.setattr(ab, "SHARED", tmp_path / "no-shared")  # no reference slices needed
     monkeypatch.setattr(trees, "HILAR_BRANCHES", 3)
     variant = ab.parse_variant(["trees.HILAR_BRANCHES=6"])
+    out = tmp_path / "both"
+    ab.make(out, variant, [0, 1, 2], [0.0, 10.0], 45, pinned=False, generate=_fake_generate())
+    sets = json.loads((out / ".key.json").read_text())["sets"]
+    assert len(sets) == 12 and all(v["changed_pixels"] > 0 for v in sets.values())
+    by_comparison: dict = {}
+    for name, v in sets.items():
+        by_comparison.setdefault(v["comparison"], []).append(v["variant"])
+    assert len(by_comparison) == 6 and all(sorted(v) == ["A", "B"] for v in by_comparison.values())
+
+    def answer(pick) -> dict:
+        prefs = {name: {"more_real": pick(v), "confidence": 0.8} for name, v in sets.items()}
+        (out / "preference.json").write_text(json.dumps(prefs))
+        return ab.score(out)
+
+    assert answer(lambda v: "A") == {"won": 0, "lost": 0, "p": 1.0, "inconsistent": 6}
+    assert answer(lambda v: v["variant"])["won"] == 6
+    assert answer(lambda v: "B" if v["variant"] == "A" else "A")["lost"] == 6
     for seed in (45, 46):
-        out = tmp_path / f"ab{seed}"
-        ab.make(out, variant, [0, 1, 2, 3, 4], [0.0, 10.0], seed, pinned=False, generate=_fake_generate())
-        sets = json.loads((out / ".key.json").read_text())["sets"]
+        one = tmp_path / f"one{seed}"
+        ab.make(one, variant, [0, 1, 2, 3, 4], [0.0, 10.0], seed, pinned=False, generate=_fake_generate(),
+                both_ways=False)
+        sets = json.loads((one / ".key.json").read_text())["sets"]
         assert len(sets) == 10 and sum(v["variant"] == "A" for v in sets.values()) == 5
-        assert all(v["changed_pixels"] > 0 for v in sets.values())
 
 
 def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path, monkeypatch):
@@ -168,3 +187,29 @@ def test_reader_panels_show_each_slice_pixel_for_pixel(tmp_path):
     assert left[20, 10:80].min() == 255 and right[40, 30] == 0
     grey = round(255 * (-900.0 - lo) / (hi - lo))
     assert abs(int(left[5, 5]) - grey) <= 1
+
+
+@pytest.mark.parametrize("px", [0.6, 0.8])
+def test_subcutaneous_fat_measures_thickness_and_spread_round_the_chest(realism, px):
+    """A round body (skin 2 mm, then fat, then muscle): even fat measures its thickness plus the
+    skin with no spread; fat alternating 6 and 18 mm in sectors gives the interquartile range
+    over the median of the same rays' true thicknesses."""
+    n = int(400 / px)
+    c = (np.arange(n) - n / 2) * px
+    X, Y = c[None, :], c[:, None]
+    rho, theta = np.hypot(X, Y), np.arctan2(X, -Y)
+
+    def chest(fat_mm: np.ndarray) -> np.ndarray:
+        hu = np.full((n, n), -1000.0, np.float32)
+        hu[rho < 150.0] = 40.0  # muscle
+        hu[(rho < 148.0) & (rho >= 148.0 - fat_mm)] = -100.0  # fat under the 2 mm skin
+        return hu
+
+    even = realism.subcutaneous_fat(chest(np.full_like(rho, 12.0)), px)
+    assert even["fat_mm"] == pytest.approx(14.0, abs=1.0) and even["fat_spread"] < 0.1
+    sectors = lambda th: np.where(np.cos(3.0 * th) > 0, 18.0, 6.0)  # noqa: E731
+    uneven = realism.subcutaneous_fat(chest(sectors(theta)), px)
+    angles = np.deg2rad(np.r_[np.arange(20, 161, 4), -np.arange(20, 161, 4)])
+    q1, med, q3 = np.percentile(sectors(angles) + 2.0, [25, 50, 75])
+    assert uneven["fat_mm"] == pytest.approx(med, abs=1.5)
+    assert uneven["fat_spread"] == pytest.approx((q3 - q1) / med, abs=0.15)
