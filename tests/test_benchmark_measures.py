@@ -1,7 +1,9 @@
-"""The realism benchmark's lung-vessel measure counts what it says: on a drawn slice with a known
-number of dots and lines in two lungs, ``vessel_pieces`` finds them by size and length, per
-100 cm2 of lung, and leaves out what touches only the lung's edge; ``phantom_ab.measure`` reports
-each version of an A/B with its own constants."""
+"""The benchmarks' measures count what they say: on a drawn slice with a known number of dots
+and lines in two lungs, ``vessel_pieces`` finds them by size and length, per 100 cm2 of lung, and
+leaves out what touches only the lung's edge; ``subcutaneous_fat`` reads a drawn fat layer's
+thickness and spread; ``phantom_ab.measure`` reports each version of an A/B with its own
+constants, ``make`` shows each comparison both ways round and ``score`` counts it only when both
+answers agree; the reader's PNGs show each slice pixel for pixel."""
 from __future__ import annotations
 
 import importlib.util

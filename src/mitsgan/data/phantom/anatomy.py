@@ -415,8 +415,9 @@ FAT_PLANE_MM = 0.75
 # Rib marrow is fattier than the vertebrae's: in the real slices the grey inside a rib's white
 # shell has a median of ~110 HU (93-127 over 12 slices), so in lung window each rib shows its
 # cortex and marrow. At the vertebrae's 170-280 HU the phantom's ribs were solid white ovals
-# ("ribs without a distinct outer shell or marrow", round 16's first-glance reader). Blinded A/B
-# both ways round: 10 of 10 comparisons (p = 0.001), "the real slices show ribs that way".
+# ("ribs without a distinct outer shell or marrow", round 16's first-glance reader). Blinded A/Bs
+# both ways round: 10 of 10 comparisons, then 10 of 10 on new patients with a fresh reader
+# (p = 0.001 each), "the real slices show ribs that way".
 RIB_MARROW_DROP_HU = 110.0  # rib marrow this much below the vertebrae's
 UPPER_CAGE_MM = 5.0  # extra side-wall thickness 40 mm above the carina (0 at the carina; 14 before round 15)
 ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
