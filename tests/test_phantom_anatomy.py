@@ -670,3 +670,47 @@ def test_rib_marrow_is_fattier_than_the_vertebrae(seed):
         assert counts.sum() > 300
         assert 90.0 <= p.trabecular_hu - values[np.argmax(counts)] <= 130.0
         assert counts.max() > 0.8 * counts.sum()  # nearly all the lateral marrow is rib marrow
+
+
+def _fat_under_skin_mm(lab: np.ndarray, X: np.ndarray, Y: np.ndarray, px: float) -> dict[int, float]:
+    """Fat from the skin to the first muscle along rays from the body's centre, by angle (deg)."""
+    body = ~np.isin(lab, (A.AIR, A.CLOTH, A.TABLE, A.OUTSIDE_FOV))
+    ys, xs = np.nonzero(body)
+    cy, cx = 0.5 * (ys.min() + ys.max()), 0.5 * (xs.min() + xs.max())
+    r = np.arange(0.0, 260.0, 0.5) / px
+    out = {}
+    for deg in list(range(30, 151, 6)) + list(range(-150, -29, 6)):
+        a = np.radians(deg)
+        yy = np.clip(np.round(cy - r * np.cos(a)).astype(int), 0, lab.shape[0] - 1)
+        xx = np.clip(np.round(cx + r * np.sin(a)).astype(int), 0, lab.shape[1] - 1)
+        ray = lab[yy, xx][: np.flatnonzero(body[yy, xx]).max() + 1][::-1]  # skin inward
+        mus = np.flatnonzero(np.isin(ray, (A.MUSCLE, A.CORTICAL, A.TRABECULAR)))
+        out[deg] = float((ray[: mus[0]] == A.FAT).sum() * 0.5) if mus.size else float("nan")
+    return out
+
+
+def test_fat_and_muscle_trade_thickness_round_the_chest_inside_a_fixed_skin(monkeypatch):
+    """FAT_SWAP moves the fat/muscle boundary: the lungs stay put to the pixel and the skin within
+    about a pixel (the chest wall's fat bumps scale with the fat: under 1% of the body's pixels
+    change side); the fat under the skin varies more round the chest (real subcutaneous fat
+    varies about twice as much as it did), and the same on both sides."""
+    runs = {}
+    for swap in (0.0, A.FAT_SWAP):
+        monkeypatch.setattr(A, "FAT_SWAP", swap)
+        runs[swap] = []
+        for seed in (0, 1, 2):
+            p, X, Y, px = _patient(seed)
+            _, lab = A.render_slice(p, X, Y, p.t_carina_mm)
+            runs[swap].append((~np.isin(lab, (A.AIR, A.CLOTH)), lab == A.LUNG, _fat_under_skin_mm(lab, X, Y, px)))
+    spread = {}
+    for swap, rows in runs.items():
+        spread[swap] = []
+        for _, _, fat in rows:
+            v = np.array([x for x in fat.values() if np.isfinite(x)])
+            q1, med, q3 = np.percentile(v, [25, 50, 75])
+            spread[swap].append((q3 - q1) / med)
+    for (body0, lung0, fat0), (body1, lung1, fat1) in zip(runs[0.0], runs[A.FAT_SWAP]):
+        assert (lung0 == lung1).all() and (body0 != body1).sum() < 0.01 * body0.sum()
+        lopsided = [np.nanmedian([abs(f[d] - f[-d]) for d in range(30, 151, 6)]) for f in (fat0, fat1)]
+        assert lopsided[1] <= lopsided[0] + 1.0  # mm: no more left-right difference than before
+    assert np.median(spread[A.FAT_SWAP]) > 1.3 * np.median(spread[0.0]), spread
