@@ -783,10 +783,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     if FAT_SWAP > 0.0:
         # Fat and muscle trade thickness round the chest (see FAT_SWAP): the rib cage stays where
         # it is, so the lungs and everything grown in them do not move, and the skin within about
-        # a pixel (chest_wall's fat bumps scale with the fat). The
-        # same on both sides (a lopsided wall read as "one side no longer matching the other")
-        # and not round the scapulae, whose depth follows the muscle (there the trade thinned
-        # and broke them up). Phases from the patient's own outline numbers, no new draws.
+        # a pixel (chest_wall's fat bumps scale with the fat). The same on both sides (a lopsided
+        # wall read as "one side no longer matching the other") and not round the scapulae,
+        # whose depth follows the muscle (there the trade thinned and broke them up). Phases
+        # from the patient's own outline numbers, no new draws.
         h = p.body_harmonics
         at = np.abs(theta)
         wave = (f32(0.6) * np.sin(f32(3.0) * at + f32(h[0, 0] * 90.0 + 0.013 * t))
