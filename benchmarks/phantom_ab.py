@@ -219,7 +219,7 @@ def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, gen
 
 
 def _side(answer: dict, variant_letter: str) -> str | None:
-    """"variant", "baseline" or None (no difference seen) for one set's answer."""
+    """Which version one set's answer prefers: "variant", "baseline" or None (no difference seen)."""
     letter = str(answer.get("more_real", "")).upper()
     if float(answer.get("confidence", 0.5)) <= 0.5 or letter not in ("A", "B"):
         return None

@@ -672,7 +672,7 @@ def test_rib_marrow_is_fattier_than_the_vertebrae(seed):
         assert counts.max() > 0.8 * counts.sum()  # nearly all the lateral marrow is rib marrow
 
 
-def _fat_under_skin_mm(lab: np.ndarray, X: np.ndarray, Y: np.ndarray, px: float) -> dict[int, float]:
+def _fat_under_skin_mm(lab: np.ndarray, px: float) -> dict[int, float]:
     """Fat from the skin to the first muscle along rays from the body's centre, by angle (deg)."""
     body = ~np.isin(lab, (A.AIR, A.CLOTH, A.TABLE, A.OUTSIDE_FOV))
     ys, xs = np.nonzero(body)
@@ -701,7 +701,7 @@ def test_fat_and_muscle_trade_thickness_round_the_chest_inside_a_fixed_skin(monk
         for seed in (0, 1, 2):
             p, X, Y, px = _patient(seed)
             _, lab = A.render_slice(p, X, Y, p.t_carina_mm)
-            runs[swap].append((~np.isin(lab, (A.AIR, A.CLOTH)), lab == A.LUNG, _fat_under_skin_mm(lab, X, Y, px)))
+            runs[swap].append((~np.isin(lab, (A.AIR, A.CLOTH)), lab == A.LUNG, _fat_under_skin_mm(lab, px)))
     spread = {}
     for swap, rows in runs.items():
         spread[swap] = []
