@@ -7,7 +7,8 @@ variant of the *same* patient side by side, in random order, and says which look
 a real chest CT:
 
     python benchmarks/phantom_ab.py make OUT --variant anatomy.FAT_PLANE_MM=1.5 \\
-        [--variant trees.VESSEL_FLOOR_MM=0.8 ...] [--seeds 0 1 2 3 4] [--levels 0 20] [--seed 0]
+        [--variant trees.VESSEL_FLOOR_MM=0.8 ...] [--seeds 0 1 2 3 4] [--levels 0 20 | --at-nodules 2]
+        [--seed 0]
     # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png and writes
     # OUT/preference.json: {"set_00": {"more_real": "A", "confidence": 0.6}, ...}
     python benchmarks/phantom_ab.py score OUT
@@ -113,20 +114,35 @@ def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
     return [scan.hu[k] for k in level_slices(scan, seed, levels)]
 
 
-def scan_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> tuple:
+def phantom_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> tuple:
     """The phantom of patient ``seed`` as it is and with ``variant`` (trees pinned unless told)."""
     if generate is None:
         from mitsgan.data.phantom import generate_phantom as generate
     record: dict = {}
     with pinned_targets(record) if pinned else contextlib.nullcontext():
-        base = generate(seed=seed).scan
+        base = generate(seed=seed)
         with overridden(variant):
-            changed = generate(seed=seed).scan
+            changed = generate(seed=seed)
     return base, changed
 
 
+def scan_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> tuple:
+    """The scans of :func:`phantom_pair`."""
+    base, changed = phantom_pair(seed, variant, pinned, generate)
+    return base.scan, changed.scan
+
+
+def nodule_slices(phantom, count: int) -> list[int]:
+    """The slices through the centres of the phantom's ``count`` largest nodules.
+
+    For changes to how nodules are drawn: at the carina levels a slice seldom cuts one.
+    """
+    placed = sorted(phantom.placed, key=lambda pn: -pn.diameter_mm)[:count]
+    return [int(round(float(pn.centroid_zyx[0]))) for pn in placed]
+
+
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
-         pinned: bool = True, generate=None, both_ways: bool = True) -> None:
+         pinned: bool = True, generate=None, both_ways: bool = True, at_nodules: int = 0) -> None:
     """Write the reader's sets: each (seed, level) comparison shown twice, once each way round.
 
     Why both ways (round 16): three of this round's readers answered "A" in every set whenever
@@ -134,14 +150,22 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
     sets under unrelated numbers, in a shuffled order, ``score`` counts a preference only when
     the reader picks the same version both times; a side bias then reads as no preference.
     ``both_ways=False``: one set per comparison, the variant left in exactly half of them.
+    ``at_nodules=K``: instead of ``levels``, the slices through each patient's K largest nodules
+    (their levels are then given as -1, -2, ...).
     """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     comparisons = []
     for s in seeds:
-        base_scan, changed_scan = scan_pair(s, variant, pinned, generate)
-        base, changed = slices_at(base_scan, s, levels), slices_at(changed_scan, s, levels)
-        comparisons += [(s, lv, b, c) for lv, b, c in zip(levels, base, changed)]
+        base_ph, changed_ph = phantom_pair(s, variant, pinned, generate)
+        if at_nodules:
+            ks = nodule_slices(base_ph, at_nodules)
+            base, changed = [base_ph.scan.hu[k] for k in ks], [changed_ph.scan.hu[k] for k in ks]
+            lvs = [-1.0 - i for i in range(len(ks))]
+        else:
+            base, changed = slices_at(base_ph.scan, s, levels), slices_at(changed_ph.scan, s, levels)
+            lvs = levels
+        comparisons += [(s, lv, b, c) for lv, b, c in zip(lvs, base, changed)]
     total = len(comparisons)
     if both_ways:
         shown = [(i, left) for i in range(total) for left in (True, False)]
@@ -158,7 +182,8 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
         save_side_by_side((c, b) if variant_left else (b, c), out / f"{name}.png")
         key[name] = {"variant": "A" if variant_left else "B", "seed": s, "level_mm": lv,
                      "comparison": i, "changed_pixels": int((b != c).sum())}
-        print(f"{name}: seed {s}, {lv:+.0f} mm, {key[name]['changed_pixels']} pixels differ")
+        where = f"nodule {-int(lv)}" if at_nodules else f"{lv:+.0f} mm"
+        print(f"{name}: seed {s}, {where}, {key[name]['changed_pixels']} pixels differ")
     _reference(out)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
     (out / ".key.json").write_text(json.dumps({"variant": spec, "sets": key}, indent=1))
@@ -282,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="grow the variant's trees from its own targets (for changes to the targets)")
     m.add_argument("--one-way", action="store_true",
                    help="show each comparison once (default: twice, once each way round)")
+    m.add_argument("--at-nodules", type=int, default=0, metavar="K",
+                   help="slices through each patient's K largest nodules instead of --levels")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     v = sub.add_parser("measure", help="lung-vessel counts of the same patients with and without the variant")
@@ -292,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "make":
         make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned,
-             both_ways=not args.one_way)
+             both_ways=not args.one_way, at_nodules=args.at_nodules)
     elif args.cmd == "measure":
         measure(args.out, parse_variant(args.variant), args.seeds, not args.unpinned)
     else:

@@ -147,6 +147,31 @@ def test_ab_make_shows_each_comparison_both_ways_and_score_needs_both(tmp_path, 
         assert len(sets) == 10 and sum(v["variant"] == "A" for v in sets.values()) == 5
 
 
+def test_ab_make_at_nodules_cuts_each_patient_through_its_largest_nodules(tmp_path, monkeypatch):
+    """``at_nodules=K``: the comparisons are the slices through the centres of each patient's K
+    largest nodules, the same slice in both versions."""
+    from types import SimpleNamespace
+
+    from mitsgan.data.phantom import trees
+
+    ab = _bench_module("phantom_ab")
+    monkeypatch.setattr(ab, "SHARED", tmp_path / "no-shared")
+    monkeypatch.setattr(trees, "HILAR_BRANCHES", 3)
+    plain = _fake_generate()
+
+    def generate(seed: int):
+        ph = plain(seed)
+        ph.placed = [SimpleNamespace(diameter_mm=d, centroid_zyx=np.array([z, 0.0, 0.0]))
+                     for d, z in ((4.0, 1.2), (12.0, 3.8), (20.0, 4.6))]
+        return ph
+
+    variant = ab.parse_variant(["trees.HILAR_BRANCHES=6"])
+    ab.make(tmp_path, variant, [0], [0.0], 3, pinned=False, generate=generate, at_nodules=2)
+    sets = json.loads((tmp_path / ".key.json").read_text())["sets"]
+    assert sorted((v["level_mm"], v["comparison"]) for v in sets.values()) == [(-2.0, 1), (-2.0, 1), (-1.0, 0), (-1.0, 0)]
+    assert [ab.nodule_slices(generate(0), k) for k in (1, 2, 3)] == [[5], [5, 4], [5, 4, 1]]
+
+
 def test_ab_measure_counts_each_version_with_its_own_constants(realism, tmp_path, monkeypatch):
     """phantom_ab.measure sets the variant's constant for the variant's scan only, restores it,
     and reports each version's own vessel counts (a fake generator draws one dot per lung for
@@ -215,3 +240,16 @@ def test_subcutaneous_fat_measures_thickness_and_spread_round_the_chest(realism,
     q1, med, q3 = np.percentile(sectors(angles) + 2.0, [25, 50, 75])
     assert uneven["fat_mm"] == pytest.approx(med, abs=1.5)
     assert uneven["fat_spread"] == pytest.approx((q3 - q1) / med, abs=0.15)
+
+
+def test_dependent_density_reads_a_denser_band_at_the_lungs_back(realism):
+    """_chest's lungs (-870 HU, 140 mm deep) with their back 5 mm at -830: +40 HU; a vessel
+    (+40 HU) crossing the back band is left out; uniform lungs read 0."""
+    hu, X, Y = _chest(0.7)
+    assert realism.dependent_density(hu, 0.7)["dependent_hu"] == pytest.approx(0.0)
+    for sx in (-1, 1):
+        lung = ((X - sx * 60) / 50) ** 2 + (Y / 70) ** 2 < 1
+        back = ((X - sx * 60) / 50) ** 2 + ((Y + 6.0) / 70) ** 2 >= 1  # within ~6 mm of the back edge
+        hu[lung & back & (Y > 0)] = -830.0
+    hu[(np.abs(X - 60) < 1.0) & (Y > 40)] = 40.0  # a vessel running to the back edge
+    assert realism.dependent_density(hu, 0.7)["dependent_hu"] == pytest.approx(40.0, abs=1.0)
