@@ -208,34 +208,53 @@ def box_pad_vox(spacing_zyx: tuple[float, float, float], margin_mm: float | None
     return np.ceil(margin_mm / np.asarray(spacing_zyx, dtype=np.float64)).astype(int)
 
 
+# Edge ramps (Gaussian sigma, in-plane voxels) and density patches. Ground glass is a haze, not a
+# flat grey plate: its edge fades over ~2 mm and its density is patchy over a few mm; a solid
+# nodule's margin is fuzzy (partial volume of fine spicules and of the slice). Round 17: with a
+# sharpened ~0.6-voxel ramp and a fine 12-30 HU grain, a first-glance reader saw "a flat,
+# uniformly mid-grey polygon with straight, sharp edges" and "a uniformly bright square-ish blob
+# with hard edges"; blinded A/Bs of these margins, each comparison shown both ways round,
+# preferred them in 10 of 10 comparisons, then 9 of 9 on new patients with a fresh reader.
+SOLID_EDGE_VOX, HAZY_EDGE_VOX = 0.9, 1.3
+HAZY_FULL_MM = (6.0, 12.0)  # hazy edges ramp up from 0.3 of HAZY_EDGE_VOX to all of it over these sizes
+SOLID_FUZZ_VOX, SOLID_FUZZ = 2.5, 0.25  # a faint fuzzy margin round solid nodules
+PATCH_MM = 1.4  # the density patches' scale (Gaussian sigma)
+
+
 def nodule_hu_field(mask: np.ndarray, spec: NoduleSpec, spacing_zyx: tuple[float, float, float],
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(soft occupancy in [0, 1], HU inside) for one nodule box.
 
-    Soft edges: the mask is blurred by ~0.6 voxel, so its 0.5 level stays on the
-    contour while the edge ramps over 1-2 voxels like a real nodule's margin.
-    Part-solid nodules get a solid core where the distance to the edge exceeds
-    ~45% of the largest; ground-glass and solid get a faint internal texture.
+    Soft edges: the mask is Gaussian-blurred, so its 0.5 level stays on the contour (the
+    measured diameter does not move) while the edge ramps over ~1.5 mm (solid, with a faint
+    wider fuzz) or ~2 mm (ground glass; sharper below 12 mm, see HAZY_FULL_MM). Part-solid nodules get a solid core where the distance
+    to the edge exceeds ~40% of the largest. Texture: a fine grain plus patches a few mm
+    across (the same noise smoothed further), strongest in ground glass.
     """
     sp = np.asarray(spacing_zyx)
     m = np.pad(mask, [(int(p), int(p)) for p in box_pad_vox(spacing_zyx)]).astype(f32)
-    sigma = 0.6 * sp[1] / sp
-    occ = ndimage.gaussian_filter(m, sigma, truncate=3.0).astype(f32)
-    occ = np.clip((occ - 0.5) * 1.6 + 0.5, 0.0, 1.0).astype(f32)
+    vox = sp[1] / sp  # one in-plane voxel, per axis, in voxels
     tex = ndimage.gaussian_filter(rng.standard_normal(m.shape).astype(f32), 1.0)
     tex /= max(float(tex.std(dtype=np.float64)), 1e-6)
+    patch = ndimage.gaussian_filter(tex, PATCH_MM / sp)
+    patch /= max(float(patch.std(dtype=np.float64)), 1e-6)
     hu = np.full(m.shape, spec.core_hu, dtype=f32)
     if spec.texture == "solid":
-        hu += f32(12.0) * tex
-    elif spec.texture == "ground-glass":
-        hu += f32(30.0) * tex
-    else:
+        occ = np.clip(ndimage.gaussian_filter(m, SOLID_EDGE_VOX * vox, truncate=3.0), 0.0, 1.0)
+        occ = np.maximum(occ, f32(SOLID_FUZZ) * ndimage.gaussian_filter(m, SOLID_FUZZ_VOX * vox, truncate=3.0))
+        hu += f32(10.0) * tex + f32(15.0) * patch
+        return occ.astype(f32), hu
+    # A small hazy nodule keeps a sharper edge: fully hazy, the mean inside a 7 mm one fell to
+    # ~230 HU over the lung, short of the 300 a reader (and the issue's acceptance) needs.
+    size = np.clip((feret_diameter_mm(mask, spacing_zyx) - HAZY_FULL_MM[0]) / (HAZY_FULL_MM[1] - HAZY_FULL_MM[0]),
+                   0.3, 1.0)
+    occ = np.clip(ndimage.gaussian_filter(m, HAZY_EDGE_VOX * size * vox, truncate=3.0), 0.0, 1.0)
+    hu += f32(20.0) * tex + f32(55.0) * patch
+    if spec.texture != "ground-glass":
         dist = ndimage.distance_transform_edt(m > 0, sampling=sp)
-        core = dist > 0.4 * dist.max()
-        core_soft = ndimage.gaussian_filter(core.astype(f32), sigma)
-        hu = hu + f32(30.0) * tex
-        hu = hu * (1 - core_soft) + (f32(25.0) + f32(12.0) * tex) * core_soft
-    return occ, hu.astype(f32)
+        core_soft = ndimage.gaussian_filter((dist > 0.4 * dist.max()).astype(f32), 0.6 * vox)
+        hu = hu * (1 - core_soft) + (f32(25.0) + f32(12.0) * tex + f32(15.0) * patch) * core_soft
+    return occ.astype(f32), hu.astype(f32)
 
 
 def _box(shape: tuple[int, ...], corner: tuple[int, ...], size: tuple[int, ...],
