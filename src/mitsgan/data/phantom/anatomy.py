@@ -623,7 +623,8 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     """(cortex, marrow) of a thoracic vertebra's posterior elements at this slice's ``phase``.
 
     Pedicles round the front of the canal, laminae meeting behind it in a V, the pieces of
-    spinous process the slice cuts (:func:`_spinous_pieces`), transverse processes, and the rib's head and neck running from the
+    spinous process the slice cuts (:func:`_spinous_pieces`, its tip ``tip_mm`` behind the
+    canal's centre), transverse processes, and the rib's head and neck running from the
     vertebral body to the transverse process (costovertebral level). A ring round the
     canal with a thin straight stick behind it read as "a cartoon vertebra".
     """

@@ -227,9 +227,10 @@ def nodule_hu_field(mask: np.ndarray, spec: NoduleSpec, spacing_zyx: tuple[float
 
     Soft edges: the mask is Gaussian-blurred, so its 0.5 level stays on the contour (the
     measured diameter does not move) while the edge ramps over ~1.5 mm (solid, with a faint
-    wider fuzz) or ~2 mm (ground glass; sharper below 12 mm, see HAZY_FULL_MM). Part-solid nodules get a solid core where the distance
-    to the edge exceeds ~40% of the largest. Texture: a fine grain plus patches a few mm
-    across (the same noise smoothed further), strongest in ground glass.
+    wider fuzz) or ~2 mm (ground glass; sharper below 12 mm, see HAZY_FULL_MM). Part-solid
+    nodules get a solid core where the distance to the edge exceeds ~40% of the largest.
+    Texture: a fine grain plus patches a few mm across (the same noise smoothed further),
+    strongest in ground glass.
     """
     sp = np.asarray(spacing_zyx)
     m = np.pad(mask, [(int(p), int(p)) for p in box_pad_vox(spacing_zyx)]).astype(f32)
@@ -241,13 +242,14 @@ def nodule_hu_field(mask: np.ndarray, spec: NoduleSpec, spacing_zyx: tuple[float
     hu = np.full(m.shape, spec.core_hu, dtype=f32)
     if spec.texture == "solid":
         occ = np.clip(ndimage.gaussian_filter(m, SOLID_EDGE_VOX * vox, truncate=3.0), 0.0, 1.0)
-        occ = np.maximum(occ, f32(SOLID_FUZZ) * ndimage.gaussian_filter(m, SOLID_FUZZ_VOX * vox, truncate=3.0))
+        fuzz = ndimage.gaussian_filter(m, SOLID_FUZZ_VOX * vox, truncate=3.0)
+        occ = np.maximum(occ, f32(SOLID_FUZZ) * fuzz)
         hu += f32(10.0) * tex + f32(15.0) * patch
         return occ.astype(f32), hu
     # A small hazy nodule keeps a sharper edge: fully hazy, the mean inside a 7 mm one fell to
     # ~230 HU over the lung, short of the 300 a reader (and the issue's acceptance) needs.
-    size = np.clip((feret_diameter_mm(mask, spacing_zyx) - HAZY_FULL_MM[0]) / (HAZY_FULL_MM[1] - HAZY_FULL_MM[0]),
-                   0.3, 1.0)
+    lo, hi = HAZY_FULL_MM
+    size = float(np.clip((feret_diameter_mm(mask, spacing_zyx) - lo) / (hi - lo), 0.3, 1.0))
     occ = np.clip(ndimage.gaussian_filter(m, HAZY_EDGE_VOX * size * vox, truncate=3.0), 0.0, 1.0)
     hu += f32(20.0) * tex + f32(55.0) * patch
     if spec.texture != "ground-glass":
