@@ -22,7 +22,9 @@ every later random draw and grows different trees. Readers then judged the (rand
 vessels rather than the change: in session 12 an A/B of the superior pulmonary veins went 3-7
 on reasons such as "a straight rod crossing the hilum" in code the change did not touch. Here
 the variant replays the baseline's targets and random state, so only the change itself differs.
-A change to the targets themselves (e.g. ``trees.PLEURAL_MARGIN_MM``) needs ``--unpinned``.
+The nodules are pinned the same way (round 17: a narrower vertebral body moved the lung's edge by
+a pixel, the nodules went elsewhere, and a reader judged them instead). A change to the targets
+or to where nodules go (e.g. ``trees.PLEURAL_MARGIN_MM``) needs ``--unpinned``.
 
 ``make`` shows each comparison twice, once each way round, under unrelated set numbers
 (``--one-way``: once, the variant left in half the sets). ``score`` prints how many comparisons
@@ -107,6 +109,31 @@ def pinned_targets(record: dict) -> Iterator[None]:
         trees.lung_targets = original
 
 
+@contextlib.contextmanager
+def pinned_nodules(record: dict) -> Iterator[None]:
+    """First use records where the nodules went and the random state after placing them; later
+    uses replay both. Why: placement searches the lung for room, so a change that moves the
+    lung's outline by a pixel (round 17: a narrower vertebral body) put the nodules elsewhere,
+    and the readers judged the nodules instead of the change."""
+    from mitsgan.data.phantom import generate
+
+    original = generate._place_nodules
+
+    def place(lib, specs, lab, vessels, grid, rng, *args, **kwargs):
+        if "placed" not in record:
+            record["placed"] = original(lib, specs, lab, vessels, grid, rng, *args, **kwargs)
+            record["state"] = rng.bit_generator.state
+        else:
+            rng.bit_generator.state = record["state"]
+        return record["placed"]
+
+    generate._place_nodules = place
+    try:
+        yield
+    finally:
+        generate._place_nodules = original
+
+
 def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
     """The scan's slices nearest each level (mm below the carina; negative: above it)."""
     from phantom_realism import level_slices
@@ -115,11 +142,14 @@ def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
 
 
 def phantom_pair(seed: int, variant: dict, pinned: bool = True, generate=None) -> tuple:
-    """The phantom of patient ``seed`` as it is and with ``variant`` (trees pinned unless told)."""
+    """The phantom of patient ``seed`` as it is and with ``variant`` (trees and nodules pinned
+    unless told)."""
     if generate is None:
         from mitsgan.data.phantom import generate_phantom as generate
-    record: dict = {}
-    with pinned_targets(record) if pinned else contextlib.nullcontext():
+    trees: dict = {}
+    nodules: dict = {}
+    with pinned_targets(trees) if pinned else contextlib.nullcontext(), \
+            pinned_nodules(nodules) if pinned else contextlib.nullcontext():
         base = generate(seed=seed)
         with overridden(variant):
             changed = generate(seed=seed)

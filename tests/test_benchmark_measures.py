@@ -253,3 +253,29 @@ def test_dependent_density_reads_a_denser_band_at_the_lungs_back(realism):
         hu[lung & back & (Y > 0)] = -830.0
     hu[(np.abs(X - 60) < 1.0) & (Y > 40)] = 40.0  # a vessel running to the back edge
     assert realism.dependent_density(hu, 0.7)["dependent_hu"] == pytest.approx(40.0, abs=1.0)
+
+
+def test_ab_pins_nodule_placement_to_the_baselines(monkeypatch):
+    """Inside ``pinned_nodules`` the first placement is recorded and replayed, with the random
+    state it left, so the variant's nodules (and every later draw) are the baseline's."""
+    from mitsgan.data.phantom import generate
+
+    ab = _bench_module("phantom_ab")
+    calls = []
+
+    def place(lib, specs, lab, vessels, grid, rng, *rest):
+        calls.append(float(rng.uniform()))
+        return [f"nodule at {lab}"]
+
+    monkeypatch.setattr(generate, "_place_nodules", place)
+    record: dict = {}
+    with ab.pinned_nodules(record):
+        rng = np.random.default_rng(7)
+        first = generate._place_nodules(None, [], "base lung", None, None, rng)
+        after_first = float(rng.uniform())
+        rng = np.random.default_rng(7)
+        second = generate._place_nodules(None, [], "moved lung", None, None, rng)
+        after_second = float(rng.uniform())
+    assert first == second == ["nodule at base lung"] and len(calls) == 1
+    assert after_first == after_second
+    assert generate._place_nodules is place  # restored
