@@ -653,6 +653,22 @@ def test_spinal_canal_lies_against_the_vertebral_body_with_an_arch_behind_it(see
         assert behind.any(), (seed, k)  # an arch behind the canal
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_vertebral_bodies_are_thoracic_sized(seed):
+    """Mid-thoracic vertebral bodies are ~28-35 mm wide (the real slices' 24-35 mm): at 34-43 mm
+    (an ellipse 1.12 x the radius) they read as "oversized", lumpy where they met the aorta and
+    the azygos; narrower (VB_WIDE 0.95, VB_DEEP 0.77) they won 9 of 10 blinded comparisons, then
+    7 of 8."""
+    p, X, Y, px = _patient(seed)
+    # A slice a quarter into a vertebra below the carina's: bone, not disc, no rib heads.
+    t = p.vert_phase_mm + (np.floor((p.t_carina_mm - p.vert_phase_mm) / p.vert_pitch_mm) + 0.24) * p.vert_pitch_mm
+    _, lab = A.render_slice(p, X, Y, t)
+    run = np.isin(lab[int(np.argmin(np.abs(Y[:, 0] - p.y_vert_mm)))], (A.CORTICAL, A.TRABECULAR))
+    mid = int(np.argmin(np.abs(X[0])))
+    width_mm = (np.argmax(~run[mid:]) + np.argmax(~run[mid::-1]) - 1) * px
+    assert 27.0 <= width_mm <= 37.0, (seed, width_mm)
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_spinous_processes_are_cut_in_short_pieces(seed):
     """Thoracic spinous processes slope steeply down, so a slice cuts a short piece of one: a
