@@ -87,51 +87,45 @@ def overridden(variant: dict[tuple[str, str], object]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def pinned_targets(record: dict) -> Iterator[None]:
-    """First use records the trees' targets and the random state after drawing them; later
-    uses replay both, so the trees grow exactly as in the first (see the module docstring)."""
+def replayed(module, name: str, rng_arg: int, record: dict) -> Iterator[None]:
+    """Inside the block, ``module.name`` returns its first call's result every time, and leaves
+    the random generator (positional argument ``rng_arg``) in the state that first call left it.
+
+    So a variant drawn after the baseline gets the baseline's result and every later random
+    draw: only the change itself differs (see the module docstring).
+    """
+    original = getattr(module, name)
+
+    def replay(*args, **kwargs):
+        rng = args[rng_arg]
+        if "result" not in record:
+            record["result"] = original(*args, **kwargs)
+            record["state"] = rng.bit_generator.state
+        else:
+            rng.bit_generator.state = record["state"]
+        return record["result"]
+
+    setattr(module, name, replay)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+def pinned_targets(record: dict):
+    """The vessel trees' targets replayed (:func:`replayed`): the trees grow as the baseline's."""
     from mitsgan.data.phantom import trees
 
-    original = trees.lung_targets
-
-    def lung_targets(p, rng, *args, **kwargs):
-        if "targets" not in record:
-            record["targets"] = original(p, rng, *args, **kwargs)
-            record["state"] = rng.bit_generator.state
-        else:
-            rng.bit_generator.state = record["state"]
-        return record["targets"]
-
-    trees.lung_targets = lung_targets
-    try:
-        yield
-    finally:
-        trees.lung_targets = original
+    return replayed(trees, "lung_targets", 1, record)
 
 
-@contextlib.contextmanager
-def pinned_nodules(record: dict) -> Iterator[None]:
-    """First use records where the nodules went and the random state after placing them; later
-    uses replay both. Why: placement searches the lung for room, so a change that moves the
-    lung's outline by a pixel (round 17: a narrower vertebral body) put the nodules elsewhere,
-    and the readers judged the nodules instead of the change."""
+def pinned_nodules(record: dict):
+    """Nodule placement replayed (:func:`replayed`). Why: placement searches the lung for room,
+    so a change that moves the lung's outline by a pixel (round 17: a narrower vertebral body)
+    put the nodules elsewhere, and the readers judged the nodules instead of the change."""
     from mitsgan.data.phantom import generate
 
-    original = generate._place_nodules
-
-    def place(lib, specs, lab, vessels, grid, rng, *args, **kwargs):
-        if "placed" not in record:
-            record["placed"] = original(lib, specs, lab, vessels, grid, rng, *args, **kwargs)
-            record["state"] = rng.bit_generator.state
-        else:
-            rng.bit_generator.state = record["state"]
-        return record["placed"]
-
-    generate._place_nodules = place
-    try:
-        yield
-    finally:
-        generate._place_nodules = original
+    return replayed(generate, "_place_nodules", 5, record)
 
 
 def slices_at(scan, seed: int, levels: list[float]) -> list[np.ndarray]:
