@@ -704,7 +704,7 @@ def test_lung_is_denser_just_in_front_of_its_back_edge(seed):
     """Supine, the lung's back centimetre is less aerated: in the 12 real slices the parenchyma
     within 5 mm of the lung's back edge is 5-68 HU (median ~30) denser than 4-8 cm in front of
     it. With only the front-to-back gradient the phantoms' slices read 14-24 HU (9-13 after
-    noise and blur); with DEPENDENT_HU, 40-50 (34-39)."""
+    noise and blur); with DEPENDENT_HU, 40-50 (33-39)."""
     p, X, Y, px = _patient(seed)
     for dt in (-20.0, 30.0):
         hu, lab = A.render_slice(p, X, Y, p.t_carina_mm + dt)
