@@ -250,6 +250,19 @@ def level_slices(scan, seed: int, levels_mm) -> list[int]:
     return [int(np.clip(round(k_car - lv / scan.spacing_zyx[0]), 0, scan.shape[0] - 1)) for lv in levels_mm]
 
 
+def two_lungs(hu_slice: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(body, lungs) of one axial slice: the two largest < -400 HU regions in the body (the
+    second only if over 5% of the first); None with no lung or no body."""
+    body = body_mask(hu_slice[None])[0]
+    lung = (hu_slice < -400) & body
+    lab, n = ndimage.label(lung)
+    if n == 0 or not body.any():
+        return None
+    sizes = ndimage.sum_labels(lung, lab, np.arange(1, n + 1))
+    keep = np.arange(1, n + 1)[np.argsort(sizes)[-2:]]
+    return body, np.isin(lab, keep[sizes[keep - 1] > 0.05 * sizes.max()])
+
+
 def lung_geometry(hu_slice: np.ndarray, pixel_mm: float | None = None) -> dict:
     """Where the lungs sit in the body on one axial slice, in fractions of the body's box.
 
@@ -262,14 +275,10 @@ def lung_geometry(hu_slice: np.ndarray, pixel_mm: float | None = None) -> dict:
     both sides, median over the rows within 5 mm of the lungs' middle row (round 15: too thick
     a side wall read as "a band of soft tissue between the ribs and the lung").
     """
-    body = body_mask(hu_slice[None])[0]
-    lung = (hu_slice < -400) & body
-    lab, n = ndimage.label(lung)
-    if n == 0 or not body.any():
+    found = two_lungs(hu_slice)
+    if found is None:
         return {}
-    sizes = ndimage.sum_labels(lung, lab, np.arange(1, n + 1))
-    keep = np.arange(1, n + 1)[np.argsort(sizes)[-2:]]
-    lung = np.isin(lab, keep[sizes[keep - 1] > 0.05 * sizes.max()])
+    body, lung = found
     ys, xs = np.nonzero(body)
     yl, xl = np.nonzero(lung)
     depth, width = float(ys.max() - ys.min()), float(xs.max() - xs.min())
@@ -345,13 +354,10 @@ def dependent_density(hu_slice: np.ndarray, pixel_mm: float) -> dict:
     pixel; ``dependent_hu`` is the median parenchyma (-1000..-600 HU, so vessels are left out)
     within 5 mm of it minus that 40-80 mm in front of it; the lungs' outer 3 pixels are left out.
     """
-    body = body_mask(hu_slice[None])[0]
-    lung = (hu_slice < -400) & body
-    lab, n = ndimage.label(lung)
-    if n == 0:
+    found = two_lungs(hu_slice)
+    if found is None:
         return {}
-    sizes = ndimage.sum_labels(lung, lab, np.arange(1, n + 1))
-    lung = np.isin(lab, np.arange(1, n + 1)[np.argsort(sizes)[-2:]])
+    lung = found[1]
     rows = np.arange(lung.shape[0])[:, None]
     back = np.where(lung, rows, -1).max(axis=0)[None, :]
     depth_mm = (back - rows) * pixel_mm
