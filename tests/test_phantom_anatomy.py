@@ -10,7 +10,8 @@ origin, great vessels that meet the lung without a rim of fat, vessel targets th
 mediastinum, hila that send thick forking branches out near the axial plane, thymic tissue
 in front of a younger patient's great vessels, small vessels in the chest wall, chest-wall
 muscle fat streaked round the chest, a spinal canal against its vertebral body with an arch
-behind it in every slice, and upper lungs that fill their rib cage. Noise-free single slices (anatomy.render_slice), one tree
+behind it in every slice, upper lungs that fill their rib cage, scapulae thick at their lateral
+border, and lobar trunks that leave the hilum thick with their bronchi. Noise-free single slices (anatomy.render_slice), one tree
 or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -791,3 +792,90 @@ def test_fat_and_muscle_trade_thickness_round_the_chest_inside_a_fixed_skin(monk
         lopsided = [np.nanmedian([abs(f[d] - f[-d]) for d in range(30, 151, 6)]) for f in (fat0, fat1)]
         assert lopsided[1] <= lopsided[0] + 1.0  # mm: no more left-right difference than before
     assert np.median(spread[A.FAT_SWAP]) > 1.3 * np.median(spread[0.0]), spread
+
+
+def _scapula_blades(monkeypatch, seed: int, dt_mm: float
+                    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, float]:
+    """Masks of the two scapular blades (the bone chest_wall.soft_tissue draws, seen right after
+    it returns), the slice's HU and labels and its pixel size (mm), ``dt_mm`` below the carina."""
+    from mitsgan.data.phantom import chest_wall as CW
+
+    seen: dict[str, np.ndarray] = {}
+    draw = CW.soft_tissue
+
+    def spy(*args):
+        out = draw(*args)
+        seen["bone"] = np.isin(args[-1], (A.CORTICAL, A.TRABECULAR))  # args[-1]: the labels
+        return out
+
+    monkeypatch.setattr(CW, "soft_tissue", spy)
+    p, X, Y, px = _patient(seed)
+    hu, lab = A.render_slice(p, X, Y, p.t_carina_mm + dt_mm)
+    blades = []
+    for side in (-1.0, 1.0):
+        cl, n = ndimage.label(seen["bone"] & (X * side > 0))
+        assert n >= 1
+        blades.append(cl == 1 + int(np.argmax(ndimage.sum(cl > 0, cl, range(1, n + 1)))))
+    return blades, hu, lab, px
+
+
+def _blade_ends(blade: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fifth of a blade nearest the midline (its medial border) and the fifth farthest out."""
+    ax = np.abs(np.broadcast_to(X, blade.shape))
+    lo, hi = ax[blade].min(), ax[blade].max()
+    return blade & (ax < lo + 0.2 * (hi - lo)), blade & (ax > hi - 0.2 * (hi - lo))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scapula_is_thick_laterally_and_lifts_off_the_ribs_there(seed, monkeypatch):
+    """Round 18: in an axial slice the scapula's thickest part is its lateral (axillary) border,
+    and the blade runs from the ribs at its medial border out into the shoulder muscles. Drawn at
+    one depth with the thick end at the spine it read as one more arc round the ribs ("no
+    scapulae"). Against the same blade at one depth (0.45 of the muscles): the medial border
+    lies closer to the lung, the lateral one farther from it. Its ends are rounded (a radial cut
+    read as "squared off, like a clipping edge") and its marrow is as fatty as the ribs'."""
+    from mitsgan.data.phantom import chest_wall as CW
+
+    p, X, _, _ = _patient(seed)
+    now, hu, lab, px = _scapula_blades(monkeypatch, seed, -20.0)
+    monkeypatch.setattr(CW, "SCAPULA_DEPTH_FRAC", (0.45, 0.45))
+    flat, _, _, _ = _scapula_blades(monkeypatch, seed, -20.0)
+    to_lung = ndimage.distance_transform_edt(lab != A.LUNG) * px
+    ax = np.abs(np.broadcast_to(X, lab.shape))
+    for blade, level in zip(now, flat):
+        medial, lateral = _blade_ends(blade, X)
+        half = ndimage.distance_transform_edt(blade) * px  # ~ half-thickness where it peaks
+        assert half[lateral].max() > 2.0 * half[medial].max()
+        tip = blade & (ax > ax[blade].max() - 1.5)  # the last 1.5 mm out: the rounded end
+        assert half[tip].max() < 0.6 * half[lateral].max()
+        marrow = hu[blade & (lab == A.TRABECULAR)]
+        assert marrow.size and np.allclose(marrow, p.trabecular_hu - A.RIB_MARROW_DROP_HU)
+        medial0, lateral0 = _blade_ends(level, X)
+        assert to_lung[medial].min() < to_lung[medial0].min() - 1.5
+        assert to_lung[lateral].min() > to_lung[lateral0].min() + 1.5
+
+
+def test_lobar_trunks_leave_the_hilum_thick_with_their_bronchi(monkeypatch):
+    """Round 18: the lobar trunks start at LOBAR_HILAR_SCALE (2x) their lobe's calibre and taper
+    back to it along their course; nothing else in the tree changes. Their bronchi (paired_airways)
+    follow: at the hilum the lobar bronchi are there and several mm across, where at the lobe's
+    own calibre the hila showed arteries with no bronchi beside them."""
+    from mitsgan.data.phantom import trees as T
+
+    root = np.array([-50.0, 0.0, 100.0])
+    targets = _one_lung_targets(T.VESSEL_TARGETS)
+    thick, scale = T.segmental_tree(root, targets, np.random.default_rng(1)), T.LOBAR_HILAR_SCALE
+    assert scale >= 1.5
+    monkeypatch.setattr(T, "LOBAR_HILAR_SCALE", 1.0)
+    plain = T.segmental_tree(root, targets, np.random.default_rng(1))
+    assert np.array_equal(thick.start, plain.start) and np.array_equal(thick.end, plain.end)
+    ratio = thick.radius_mm / plain.radius_mm
+    from_root = np.all(np.isclose(thick.start, root), axis=1)
+    scaled = ratio > 1.0 + 1e-9
+    assert np.any(from_root & scaled) and np.allclose(ratio[from_root & scaled], scale)
+    assert np.all(ratio <= scale + 1e-9) and np.mean(scaled) < 0.01  # only the trunks
+    assert np.all(thick.r_end <= thick.radius_mm + 1e-9)  # each piece tapers
+    near = [np.linalg.norm(t.start - root, axis=1) < 20.0 for t in (T.paired_airways(thick, -1.0),
+                                                                    T.paired_airways(plain, -1.0))]
+    big = [T.paired_airways(t, -1.0).radius_mm[n].max(initial=0.0) for t, n in zip((thick, plain), near)]
+    assert big[0] > 4.0 and big[0] > 1.5 * big[1]

@@ -181,15 +181,37 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     if upper > 0.2:
         # Scapula: a bony plate behind the ribs in the shoulder muscles, thicker along
         # its lateral border; narrower toward the inferior angle.
-        sd = depth0 - (d_fat0 + 0.45 * shoulder)
         span = 0.12 + 0.45 * (upper - 0.2)
+        # Its depth in the shoulder muscles runs from SCAPULA_DEPTH_FRAC[0] of their thickness at
+        # the medial border (on the ribs) to [1] at the lateral one: a flatter plate than the
+        # rib cage, standing off it laterally over the subscapularis (see SCAPULA_DEPTH_FRAC).
+        q = np.clip((2.25 + span - ath) / f32(2.0 * span), 0.0, 1.0)  # 0 medial border, 1 lateral
+        frac = f32(SCAPULA_DEPTH_FRAC[0]) + f32(SCAPULA_DEPTH_FRAC[1] - SCAPULA_DEPTH_FRAC[0]) * q
+        sd = depth0 - (d_fat0 + frac * shoulder)
         on = (np.abs(ath - 2.25) < span) & (shoulder > 3.0)
-        lateral = np.clip((2.25 + span - ath) / f32(0.12), 0.0, 1.0)  # 1 away from the lateral tip
-        half = f32(0.5 * w.scap_thick_mm) + f32(2.5) * (1.0 - lateral) * f32(upper)
+        lateral = np.clip((ath - (2.25 - span)) / f32(SCAPULA_BORDER[1]), 0.0, 1.0)  # 1 away from the lateral tip
+        half = f32(0.5 * w.scap_thick_mm) + f32(SCAPULA_BORDER[0]) * (1.0 - lateral) * f32(upper)
+        # Each end a half-disc, not a radial cut ("a flat, squared-off end, like a clipping
+        # edge"; round 18, with the marrow below: 15 of 15 comparisons, then 15 of 15 on new
+        # patients). end_mm: mm along the plate from its nearer end.
+        end_mm = (f32(span) - np.abs(ath - f32(2.25))) * np.hypot(X, Y)
+        sd = np.sqrt(sd ** 2 + np.maximum(half - end_mm, f32(0.0)) ** 2)
         scap = body & on & (np.abs(sd) < half)
         lab[scap] = CORTICAL
         lab[scap & (np.abs(sd) < half - 1.4)] = TRABECULAR
     return body, depth_skin, belly
+
+
+# The blade's depth in the shoulder muscles (fraction of their thickness) at its medial and its
+# lateral border, and the lateral border's extra half-thickness (mm) and width (rad). Round 18:
+# at one depth (0.45) the blade ran parallel to the ribs as one more concentric arc ("no
+# scapulae", said every first-glance reader) and its thick end lay at the spine, where the real
+# scapula is thin; the thickest part in an axial slice is the lateral (axillary) border and neck.
+# Medial 0.85 -> lateral 0.1 with a 4 mm thick lateral border: blinded A/Bs on the same patients
+# preferred it in 15 of 15 comparisons (p < 0.001: "thick at the outer end, thinning toward the
+# spine, as the real reference slices show"), then 15 of 15 on new patients (fresh reader).
+SCAPULA_DEPTH_FRAC = (0.85, 0.1)
+SCAPULA_BORDER = (4.0, 0.2)
 
 
 def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen: float,

@@ -31,7 +31,7 @@ from scipy import ndimage
 from mitsgan.data.dataset import Location
 from mitsgan.data.phantom import anatomy as A
 from mitsgan.data.phantom.library import NoduleLibrary, load_library
-from mitsgan.data.phantom.noise import circumferential_field, ct_noise, partial_volume_blur, smooth_field
+from mitsgan.data.phantom.noise import circumferential_field, ct_noise, partial_volume_blur, smooth_field, streak_noise
 from mitsgan.data.phantom.nodules import (PlacedNodule, box_pad_vox, choose_nodules, feret_diameter_mm,
                                           measured_diameter_mm, nodule_hu_field, shape_on_grid)
 from mitsgan.data.phantom.trees import vessel_trees
@@ -167,10 +167,18 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     out_mm = (np.sqrt(rn2) - f32(1.0)) * f32(a)
     fade = f32(1.0) - f32(0.5) * (out_mm - f32(10.0)) / f32(40.0)
     sigma_map *= np.clip(fade, f32(AIR_NOISE_FLOOR), f32(1.0))
+    if STREAK_LEVEL > 0:
+        # Water-equivalent path of each row along X (mm), before any noise (see streak_noise).
+        path = np.clip(hu / f32(1000.0) + f32(1.0), 0.0, None).sum(axis=2, dtype=np.float64) * grid.pixel_mm
     noise = ct_noise(grid.shape_zyx, grid.spacing_zyx, r_noise)
     noise *= sigma_map[None]
     hu += noise
     del noise
+    if STREAK_LEVEL > 0:
+        streaks = streak_noise(path, nx, r_noise, STREAK_VIEWS, STREAK_HALF_ANGLE_DEG, STREAK_REF_PATH_MM)
+        streaks *= f32(STREAK_LEVEL) * sigma_map[None]
+        hu += streaks
+        del streaks
     # Reconstruction circle: outside is padding, as scanners store it.
     cx, cy = (nx - 1) / 2.0, (ny - 1) / 2.0
     jj, ii = np.ogrid[:ny, :nx]
@@ -197,6 +205,10 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
 
 
 AIR_NOISE_FLOOR = 0.5  # noise far outside the body, as a fraction of that at the skin
+STREAK_LEVEL = 0.0  # near-lateral views' streak noise where the path is STREAK_REF_PATH_MM, over sigma
+STREAK_VIEWS = 12
+STREAK_HALF_ANGLE_DEG = 12.0
+STREAK_REF_PATH_MM = 350.0
 MOTION_BLUR_MM = 2.0  # in-plane blur of the heart's border (a beating heart, no ECG gating)
 MOTION_BAND_MM = 4.0  # how far from the border, either side, the blur reaches
 
@@ -268,6 +280,9 @@ def _choose_grid(p: A.ChestParams, slices: int, size: int, rng: np.random.Genera
                 t0_mm=t_top + extent)
 
 
+TRABECULAR_GRAIN_HU = (45.0, 50.0)  # marrow's density variation: coarse (4 mm) and fine (2 mm) grain
+
+
 def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Generator) -> None:
     """Slow density variation: fat septa, muscle grain, lung density, bone marrow."""
     soft = smooth_field(grid.shape_zyx, grid.spacing_zyx, 4.0, rng)
@@ -277,7 +292,7 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     amp[A.CLOTH] = 80.0  # folds of cloth: uneven thickness and weave
     amp[[A.MUSCLE, A.ESOPHAGUS]] = 7.0
     amp[[A.LIVER, A.SPLEEN, A.HEART]] = 5.0
-    amp[A.TRABECULAR] = 45.0
+    amp[A.TRABECULAR] = TRABECULAR_GRAIN_HU[0]
     amp[A.CORTICAL] = 90.0
     hu += amp[lab] * soft
     # Fat planes between muscles and fibrous septa in fat: the zero level set of a smooth
@@ -290,7 +305,7 @@ def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Gen
     fine = smooth_field(grid.shape_zyx, grid.spacing_zyx, 2.0, rng)
     amp[:] = 0.0
     amp[A.LUNG] = 14.0
-    amp[A.TRABECULAR] = 50.0
+    amp[A.TRABECULAR] = TRABECULAR_GRAIN_HU[1]
     hu += amp[lab] * fine
     del fine
     # Fat between muscle bundles. Round 9: as the zero set of the isotropic field (0.24 of

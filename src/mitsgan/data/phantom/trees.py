@@ -342,6 +342,14 @@ def _thinner_far_out(tree: Tree, root: np.ndarray) -> Tree:
 
 LOBAR_SPLIT_MM = 15.0  # segments whose centroid lies this far below (above) the hilum share a lobar trunk
 LOBAR_REACH = 0.55  # the lobar trunk runs this far from the hilum to the lobe's centroid
+# The lobar trunks' calibre at the hilum over their own (_radius of the lobe's targets), tapering
+# back to it along the trunk. Round 18: at their own calibre (~3 mm radius) ~6 mm vessels left a
+# ~20 mm pulmonary artery (real lower-lobe and interlobar arteries are ~12-16 mm across), and the
+# bronchi beside them (paired_airways) were thin or under the pairing threshold: the hila showed
+# vessels with no lobar bronchi. At 2x, blinded A/Bs on the same patients (pinned trees) preferred
+# it in 15 of 15 comparisons (p < 0.001: "the lobar bronchi clearly visible beside their arteries,
+# as real hila always show"), then 12 of 15 on new patients with a fresh reader (p = 0.018).
+LOBAR_HILAR_SCALE = 2.0
 
 
 def _radius(n_targets: int) -> float:
@@ -413,13 +421,15 @@ def _lobar_trunk(root: np.ndarray, groups: list[np.ndarray], cents: np.ndarray,
     s = np.clip(((cents - root) @ v) / max(float(v @ v), 1e-6), 0.25, 1.0)
     order = np.argsort(s, kind="stable")
     parts, start, left = [], root.astype(np.float64), int(n.sum())
+    s_prev = 0.0
     for k in order:
         stop = root + s[k] * axis
         if float(np.linalg.norm(stop - start)) > 1.0:
             r0, r1 = _radius(left), _radius(max(left - int(n[k]), 1))
-            parts.append(Tree(start[None], stop[None].astype(np.float64), np.array([r0]),
-                              np.array([max(r1, 0.84 * r0)])))
-            start = stop.astype(np.float64)
+            g0, g1 = (1.0 + (LOBAR_HILAR_SCALE - 1.0) * (1.0 - f) for f in (s_prev, s[k]))
+            parts.append(Tree(start[None], stop[None].astype(np.float64), np.array([g0 * r0]),
+                              np.array([g1 * max(r1, 0.84 * r0)])))
+            start, s_prev = stop.astype(np.float64), float(s[k])
         parts += _segment(start, groups[k], rng)
         left -= int(n[k])
     return parts
