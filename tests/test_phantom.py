@@ -74,6 +74,16 @@ def test_tissue_values_are_in_clinical_ranges(phantom):
     assert (hu[lab == A.OUTSIDE_FOV] == -1024).all()
 
 
+def test_vertebral_marrow_is_mottled_like_real_spongy_bone(phantom):
+    """Round 18: the spine's trabecular bone spreads 100-250 HU between its quartiles in the real
+    slabs; at ~120 it showed white all over in lung window (a "perfectly smooth disc"), now ~190."""
+    hu, lab = phantom.scan.hu, phantom.labels
+    x = np.arange(lab.shape[2])[None, None, :]
+    core = ndimage.binary_erosion(lab == A.TRABECULAR, iterations=2) & (np.abs(x - lab.shape[2] / 2) < 30)
+    q1, q3 = np.percentile(hu[core], [25, 75])
+    assert core.sum() > 1000 and 150 < q3 - q1 < 260
+
+
 def test_candidates_are_healthy_lung_far_from_nodules_and_edges(phantom):
     scan, lab = phantom.scan, phantom.labels
     assert len(phantom.candidates) >= 10
