@@ -183,8 +183,8 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
         # its lateral border; narrower toward the inferior angle.
         span = 0.12 + 0.45 * (upper - 0.2)
         # Its depth in the shoulder muscles runs from SCAPULA_DEPTH_FRAC[0] of their thickness at
-        # the medial border (on the ribs) to [1] at the lateral one: a flatter plate than the
-        # rib cage, standing off it laterally over the subscapularis (see SCAPULA_DEPTH_FRAC).
+        # the medial border (close to the ribs) to [1] at the lateral one: the blade lifts off the
+        # rib cage laterally, over the subscapularis (see SCAPULA_DEPTH_FRAC).
         q = np.clip((2.25 + span - ath) / f32(2.0 * span), 0.0, 1.0)  # 0 medial border, 1 lateral
         frac = f32(SCAPULA_DEPTH_FRAC[0]) + f32(SCAPULA_DEPTH_FRAC[1] - SCAPULA_DEPTH_FRAC[0]) * q
         sd = depth0 - (d_fat0 + frac * shoulder)

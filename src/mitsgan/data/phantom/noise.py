@@ -105,7 +105,6 @@ def circumferential_field(where: np.ndarray, slice_mm: float, x_mm: np.ndarray, 
     return out
 
 
-
 def streak_noise(lateral_path_mm: np.ndarray, nx: int, rng: np.random.Generator, views: int,
                  half_angle_deg: float, ref_path_mm: float, mu_per_mm: float = 0.02,
                  max_gain: float = 3.0) -> np.ndarray:
