@@ -875,7 +875,6 @@ def test_lobar_trunks_leave_the_hilum_thick_with_their_bronchi(monkeypatch):
     assert np.any(from_root & scaled) and np.allclose(ratio[from_root & scaled], scale)
     assert np.all(ratio <= scale + 1e-9) and np.mean(scaled) < 0.01  # only the trunks
     assert np.all(thick.r_end <= thick.radius_mm + 1e-9)  # each piece tapers
-    near = [np.linalg.norm(t.start - root, axis=1) < 20.0 for t in (T.paired_airways(thick, -1.0),
-                                                                    T.paired_airways(plain, -1.0))]
-    big = [T.paired_airways(t, -1.0).radius_mm[n].max(initial=0.0) for t, n in zip((thick, plain), near)]
+    bronchi = [T.paired_airways(t, -1.0) for t in (thick, plain)]
+    big = [b.radius_mm[np.linalg.norm(b.start - root, axis=1) < 20.0].max(initial=0.0) for b in bronchi]
     assert big[0] > 4.0 and big[0] > 1.5 * big[1]

@@ -1081,9 +1081,11 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
     # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
     # (150 HU lower, tried in round 8, made a bright rim round a dark centre: "a hollow ring".)
-    hu = np.where(st_marrow & (lab == TRABECULAR), hu - f32(STERNUM_MARROW_DROP_HU), hu).astype(f32)
-    hu = np.where(rib_marrow & (lab == TRABECULAR), hu - f32(RIB_MARROW_DROP_HU), hu).astype(f32)
-    hu = np.where(scapular_marrow & (lab == TRABECULAR), hu - f32(SCAPULA_MARROW_DROP_HU), hu).astype(f32)
+    # Rib and scapular marrow likewise (see RIB_MARROW_DROP_HU, SCAPULA_MARROW_DROP_HU).
+    marrow_bone = lab == TRABECULAR
+    for where, drop in ((st_marrow, STERNUM_MARROW_DROP_HU), (rib_marrow, RIB_MARROW_DROP_HU),
+                        (scapular_marrow, SCAPULA_MARROW_DROP_HU)):
+        hu = np.where(where & marrow_bone, hu - f32(drop), hu).astype(f32)
     if p.thymus_hu > 0:
         # Round 11: in front of the great vessels the mediastinum was all fat, so on a plain
         # scan every vessel stood out as a round bead ("bead-like round mediastinal blobs");
