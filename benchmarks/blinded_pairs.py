@@ -25,6 +25,12 @@ of ``--seeds`` and skipping those whose 64-slice slab does not reach that height
 contrast differs. Without it the phantom slices come from where the lungs
 are largest (mostly the heart), while 11 of the 12 real slices lie within 40 mm of the
 carina: a reader could tell them apart by level alone.
+
+``--match-thickness`` (with ``--match-levels``) also takes only phantoms whose slices are as
+thick as the real slice's (nearest of the phantom's 1-2.5 mm: the LIDC slabs are 2.5, 1.25 and
+2.5 mm, lung1 5 mm). Unmatched, most phantom slices were 1-1.5 mm: thin slices cut the lung
+vessels as short oblique pieces where a 2.5-5 mm slice shows them as longer lines, and are
+noisier, cues about the acquisition rather than the anatomy.
 """
 from __future__ import annotations
 
@@ -53,9 +59,10 @@ REAL_CONTRAST = {"LIDC-IDRI-0001": True, "LIDC-IDRI-0002": False, "LIDC-IDRI-000
                  "lung1": False}
 
 
-def real_slices() -> list[tuple[np.ndarray, float, bool]]:
+def real_slices() -> list[tuple[np.ndarray, float, bool, float]]:
     """Three slices per real scan (read by the realism benchmark's loader, same folder), each
-    with its height below the carina in mm (negative: above it) and its contrast state."""
+    with its height below the carina in mm (negative: above it), its contrast state and its
+    slice thickness (mm)."""
     from phantom_realism import real_scans
 
     scans = real_scans()
@@ -64,8 +71,8 @@ def real_slices() -> list[tuple[np.ndarray, float, bool]]:
         scan = scans[name]
         n = scan.shape[0]
         ks = (8, 16, 24) if name == "lung1" else (2, n // 2, n - 3)
-        out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0], REAL_CONTRAST[name])
-                for k in ks]
+        out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0], REAL_CONTRAST[name],
+                 scan.spacing_zyx[0]) for k in ks]
     return out
 
 
@@ -81,26 +88,37 @@ def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int 
     return out
 
 
-def slab_matches(seed: int, below_carina_mm: float, contrast: bool, slices: int = 64) -> bool:
+def nearest_phantom_slice_mm(slice_mm: float) -> float:
+    """The phantom's slice thickness closest to a real scan's (the phantom's thickest is 2.5 mm)."""
+    from mitsgan.data.phantom.generate import SLICE_CHOICES_MM
+
+    return min(SLICE_CHOICES_MM, key=lambda s: abs(s - slice_mm))
+
+
+def slab_matches(seed: int, below_carina_mm: float, contrast: bool, slices: int = 64,
+                 slice_mm: float | None = None) -> bool:
     """Whether the default phantom of ``seed`` has a slice within 2 mm of that height and that
-    contrast state (anatomy and slab position are drawn before anything is rendered: cheap)."""
+    contrast state, and (if given) slices ``slice_mm`` thick (anatomy and slab position are
+    drawn before anything is rendered: cheap)."""
     from mitsgan.data.phantom.generate import chest_params, phantom_grid
 
     p = chest_params(seed)
-    t = phantom_grid(seed, slices=slices).t_mm()
+    grid = phantom_grid(seed, slices=slices)
+    t = grid.t_mm()
     return (t.min() - 2.0 <= p.t_carina_mm + below_carina_mm <= t.max() + 2.0
-            and (p.contrast_hu > 0) == contrast)
+            and (p.contrast_hu > 0) == contrast
+            and (slice_mm is None or abs(grid.slice_mm - slice_mm) < 1e-6))
 
 
-def level_matched_slices(levels: list[tuple[float, bool]], first_seed: int) -> list[np.ndarray]:
-    """One phantom slice per (mm below the carina, contrast) in ``levels``, each from its own
-    phantom, the next seed from ``first_seed`` that matches both."""
+def level_matched_slices(levels: list[tuple[float, bool, float | None]], first_seed: int) -> list[np.ndarray]:
+    """One phantom slice per (mm below the carina, contrast, slice thickness or None) in
+    ``levels``, each from its own phantom, the next seed from ``first_seed`` that matches."""
     from mitsgan.data.phantom import generate_phantom
     from phantom_realism import carina_slice
 
     out, s = [], first_seed
-    for level, contrast in levels:
-        while not slab_matches(s, level, contrast):
+    for level, contrast, slice_mm in levels:
+        while not slab_matches(s, level, contrast, slice_mm=slice_mm):
             s += 1
         scan = generate_phantom(seed=s).scan
         k_car = carina_slice(scan, s)  # world z = -t: the index grows toward the head
@@ -112,13 +130,14 @@ def level_matched_slices(levels: list[tuple[float, bool]], first_seed: int) -> l
 
 
 def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
-         match_levels: bool = False) -> None:
+         match_levels: bool = False, match_thickness: bool = False) -> None:
     rng = np.random.default_rng(seed)
     reals_with_level = real_slices()
     rng.shuffle(reals_with_level)
-    reals = [hu for hu, _, _ in reals_with_level][:pairs]
+    reals = [hu for hu, _, _, _ in reals_with_level][:pairs]
     if match_levels:
-        phantoms = level_matched_slices([(lv, c) for _, lv, c in reals_with_level][:pairs], seeds[0])
+        phantoms = level_matched_slices([(lv, c, nearest_phantom_slice_mm(mm) if match_thickness else None)
+                                         for _, lv, c, mm in reals_with_level][:pairs], seeds[0])
     else:
         phantoms = phantom_slices(seeds, rng, per_phantom)
         rng.shuffle(phantoms)
@@ -189,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--match-levels", action="store_true",
                    help="one phantom per real slice, cut at the real slice's height relative "
                         "to the carina, with its contrast state (phantoms from the first of --seeds on)")
+    m.add_argument("--match-thickness", action="store_true",
+                   help="with --match-levels: only phantoms whose slices are as thick as the real "
+                        "slice's (the nearest of the phantom's 1-2.5 mm; lung1's 5 mm gets 2.5)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
@@ -196,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         if not SHARED.is_dir():
             print(f"SKIP: real scans not found at {SHARED}")
             return 0
-        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels)
+        if args.match_thickness and not args.match_levels:
+            ap.error("--match-thickness needs --match-levels")
+        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels,
+             args.match_thickness)
     else:
         score(args.out)
     return 0

@@ -279,3 +279,22 @@ def test_ab_pins_nodule_placement_to_the_baselines(monkeypatch):
     assert first == second == ["nodule at base lung"] and len(calls) == 1
     assert after_first == after_second
     assert generate._place_nodules is place  # restored
+
+
+def test_first_glance_pairs_can_match_the_real_slice_thickness():
+    """``--match-thickness`` picks phantoms cut as thick as the real slice (the nearest of the
+    phantom's choices: lung1's 5 mm gets the thickest, 2.5 mm) and no others."""
+    from mitsgan.data.phantom.generate import SLICE_CHOICES_MM, chest_params, phantom_grid
+
+    pairs = _bench_module("blinded_pairs")
+    assert pairs.nearest_phantom_slice_mm(5.0) == max(SLICE_CHOICES_MM)
+    assert pairs.nearest_phantom_slice_mm(1.25) == 1.25 and pairs.nearest_phantom_slice_mm(2.4) == 2.5
+    seed = 7
+    p, grid = chest_params(seed), phantom_grid(seed)
+    level = float(grid.t_mm().mean()) - p.t_carina_mm  # a height this slab surely cuts
+    contrast = p.contrast_hu > 0
+    assert pairs.slab_matches(seed, level, contrast)
+    assert pairs.slab_matches(seed, level, contrast, slice_mm=grid.slice_mm)
+    other = next(s for s in SLICE_CHOICES_MM if s != grid.slice_mm)
+    assert not pairs.slab_matches(seed, level, contrast, slice_mm=other)
+    assert not pairs.slab_matches(seed, level, not contrast, slice_mm=grid.slice_mm)
