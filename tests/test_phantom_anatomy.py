@@ -127,10 +127,35 @@ def test_cloth_folds_are_thin_sheets_in_the_air_over_the_body():
         gap_mm = ndimage.distance_transform_edt(~body)[cloth] * px
         assert gap_mm.max() < 50.0
         # Round 14's finer pixels (a field of view fitted closer to the body) let a speck of ~20
-        # pixels (~3 mm across) survive where two folds cross; no sheet does.
+        # pixels (~3 mm across) survive where two folds cross; round 19's unbroken folds, where
+        # two lie together for a few cm, a band of up to ~100 (seeds 0-11): tiny beside the body.
         specks, n = ndimage.label(ndimage.binary_opening(cloth, iterations=2))
-        assert n == 0 or np.bincount(specks.ravel())[1:].max() < 40
+        assert n == 0 or np.bincount(specks.ravel())[1:].max() < min(150, 0.001 * body.sum())
     assert found >= 2
+
+
+def test_each_cloth_fold_is_one_unbroken_gently_waving_sheet():
+    """One fold over a round body (drawn on a 0.25 mm grid): present at every angle of its span,
+    and its distance from the skin changes smoothly along it. Round 19: crumpled (a ~1 cm wave)
+    and broken, the folds covered 70% of the span and their distance's second difference over
+    0.05 rad reached 3 mm; blinded readers called them "zigzag bits", "wiggly squiggles"."""
+    from mitsgan.data.phantom import chest_wall as CW
+
+    c = (np.arange(1600) - 800) * 0.25
+    X, Y = c[None, :].astype(np.float32), c[:, None].astype(np.float32)
+    rho, theta = np.hypot(X, Y), np.arctan2(X, -Y)
+    lab = np.where(rho < 150.0, A.FAT, A.AIR).astype(np.uint8)
+    gap_mm, amp_mm, waves, phase, span = 6.0, 2.0, 5.0, 0.3, 1.5
+    CW.render_cloth(np.array([[gap_mm, amp_mm, waves, phase, span]]), theta, 150.0 - rho, 40.0, lab)
+    assert not (lab[rho < 150.0] == A.CLOTH).any()
+    bins = np.linspace(-1.4, 1.4, 57)  # 0.05 rad
+    dist = []
+    for a, b in zip(bins[:-1], bins[1:]):
+        sheet = (lab == A.CLOTH) & (theta >= a) & (theta < b)
+        assert sheet.any(), f"a gap in the fold at {a:.2f} rad"
+        dist.append(float(np.median(rho[sheet])) - 150.0)
+    assert 0.0 < min(dist) and max(dist) < gap_mm + 1.5 * amp_mm + 1.0
+    assert np.abs(np.diff(dist, 2)).max() < 1.0
 
 
 def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels():
