@@ -495,8 +495,10 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
     Why: a mask of a few voxels measures up to ~1.5 mm longer on the blurred image than its own
     extent, by a pixel more or less depending on the lung round it, so masks chosen by their
     extent measured 3.0-3.3 mm in 3 (round 18's code) to 6 (round 19's, which moved where they
-    land) of 8 scans (seeds 11-18, 32 slices), and the scan had no nodule under 3 mm. Redrawn in place (same centre) on the saved surroundings, blurred there
-    (exactly as the whole volume is, away from the region's edge) and measured as before.
+    land) of 8 scans (seeds 11-18, 32 slices), and the scan had no nodule under 3 mm. Redrawn in
+    place (same centre) on the saved surroundings, blurred there (exactly as the whole volume is,
+    away from the region's edge) and measured as before; if no smaller scale measures under 3 mm
+    (none of seeds 11-30), it stays as it was.
     """
     lo, hi, before = region
     sp = grid.spacing_zyx
@@ -507,6 +509,7 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
     shape = np.asarray(grid.shape_zyx)
     keep_lo = np.where(lo > 0, BLUR_REACH_VOX, 0)  # at the volume's edge both blurs clamp alike
     keep_hi = np.where(hi < shape, BLUR_REACH_VOX, 0)
+    lung_local = lung[tuple(slice(a, b) for a, b in zip(lo, hi))]
     for f in np.geomspace(0.85, 0.25, 8):
         mask = resample_mask(m0, src_sp, sp, scale=pn.spec.scale * float(f))
         if not mask.any():
@@ -520,7 +523,6 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
         box = local[tuple(slice(int(a), int(a) + n) for a, n in zip(off, occ.shape))]
         box += occ * (nhu - box)
         local = partial_volume_blur(local, PARTIAL_VOLUME_SIGMA_VOX)
-        lung_local = lung[tuple(slice(a, b) for a, b in zip(lo, hi))]
         d = measured_diameter_mm(local, lung_local, tuple(int(v) for v in corner - lo), mask, pn.spec.texture, sp)
         if 0.0 < d < MAX_SMALL_NODULE_MM:
             inner = tuple(slice(int(k), int(n - j)) for k, n, j in zip(keep_lo, hi - lo, keep_hi))
