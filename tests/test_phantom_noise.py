@@ -44,3 +44,29 @@ def test_thin_slices_are_noisier_by_the_square_root_of_their_thickness():
     rng = np.random.default_rng(5)
     G.noise_sd_hu(rng, 1.0)
     assert rng.uniform() == np.random.default_rng(5).uniform(size=2)[1]  # one draw, any thickness
+
+
+def test_emphysema_clusters_of_lucencies_in_the_upper_lungs_of_some_patients():
+    """Some patients get soft lucencies (centrilobular emphysema) in clusters in the lung, in the
+    upper zones and none below 65% of the lungs' length; the others none at all."""
+    from mitsgan.data.phantom import anatomy as A
+    from mitsgan.data.phantom import generate as G
+    from mitsgan.data.phantom.vessels import Grid
+
+    def lucent(seed: int) -> tuple[float, float]:
+        p = G.chest_params(seed)
+        n = int(p.lung_length_mm / 2.0) + 1  # the whole lung, apex (t = 0) to base
+        grid = Grid(shape_zyx=(n, 48, 48), pixel_mm=1.0, slice_mm=2.0, x0_mm=0.0, y0_mm=0.0, t0_mm=2.0 * (n - 1))
+        hu = np.full(grid.shape_zyx, -870.0, np.float32)
+        lab = np.full(grid.shape_zyx, A.LUNG, np.uint8)
+        G._add_emphysema(hu, lab, p, grid, np.random.default_rng(0))
+        t = grid.t_mm()
+        up, low = t < 0.3 * p.lung_length_mm, t > 0.65 * p.lung_length_mm
+        return float((hu[up] < -920.0).mean()), float((hu[low] < -920.0).mean())
+
+    has = [s for s in range(40) if (float(G.chest_params(s).body_harmonics[1, 0]) * 997.0) % 1.0 < G.EMPHYSEMA_FRACTION]
+    assert 0.15 * 40 <= len(has) <= 0.6 * 40
+    up, low = lucent(has[0])
+    assert 0.005 < up < 0.1 and low == 0.0, (up, low)
+    none = next(s for s in range(40) if s not in has)
+    assert lucent(none) == (0.0, 0.0)
