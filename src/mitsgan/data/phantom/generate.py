@@ -484,16 +484,20 @@ def _place_nodules(lib: NoduleLibrary, specs: list, lab: np.ndarray, vessels: np
 EMPHYSEMA_FRACTION = 0.35
 
 
+def has_emphysema(p: A.ChestParams) -> bool:
+    """Whether patient ``p`` has emphysema: from their own numbers, no draw from any stream."""
+    return (float(p.body_harmonics[1, 0]) * 997.0) % 1.0 < EMPHYSEMA_FRACTION
+
+
 def _add_emphysema(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: Grid,
                    rng: np.random.Generator) -> None:
     """Clusters of soft, lobule-sized lucencies in the upper lungs of some patients.
 
     Why: LIDC-IDRI's patients are mostly older smokers; centrilobular emphysema is among the
     commonest things their lungs show: lucencies of 3-10 mm, soft-edged, in clusters, upper
-    zones first. Whether a patient has it comes from their own numbers (no draw from the
-    other streams).
+    zones first. Who has it: :func:`has_emphysema`.
     """
-    if (float(p.body_harmonics[1, 0]) * 997.0) % 1.0 >= EMPHYSEMA_FRACTION:
+    if not has_emphysema(p):
         return
     clusters = np.clip((smooth_field(grid.shape_zyx, grid.spacing_zyx, 8.0, rng) - f32(0.4)) / f32(0.8), 0.0, 1.0)
     lobules = np.clip((smooth_field(grid.shape_zyx, grid.spacing_zyx, 2.5, rng) - f32(1.0)) / f32(0.6), 0.0, 1.0)
