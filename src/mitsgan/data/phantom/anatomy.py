@@ -709,6 +709,12 @@ def _spine_block(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float) 
     return body | post | neck
 
 
+def _tube_key(tube: Tube) -> float:
+    """A number fixed per tube, from its own coordinates: shape details without random draws
+    (so every other number stays as it was)."""
+    return abs(tube.a[0] * 7.31 + tube.a[1] * 3.17)
+
+
 def _oval(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float, d: np.ndarray) -> np.ndarray:
     """The distance field of a great vessel made oval and a little lopsided in the slice.
 
@@ -719,8 +725,7 @@ def _oval(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float, d: np.ndarray) -> 
     """
     ax, ay = M.axis_point(tube, t)
     phi = np.arctan2(Y - f32(ay), X - f32(ax))
-    seed = abs(tube.a[0] * 7.31 + tube.a[1] * 3.17)
-    ecc = 0.06 + 0.14 * (seed % 1.0)  # 6-20 % oval
+    ecc = 0.06 + 0.14 * (_tube_key(tube) % 1.0)  # 6-20 % oval
     psi, psi3 = tube.a[1] * 0.37, tube.a[0] * 0.53
     shape = f32(1.0) + f32(ecc) * np.cos(f32(2.0) * (phi - f32(psi))) + f32(0.04) * np.cos(f32(3.0) * phi - f32(psi3))
     return d / shape
@@ -989,7 +994,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         if tube.label == ESOPHAGUS and OESOPHAGUS_AIR_MM > 0:
             # A little swallowed air in its lumen: a slit at its centre over part of its length
             # in most patients (where and whether from the tube's own numbers: no draws).
-            key = abs(tube.a[0] * 7.31 + tube.a[1] * 3.17)
+            key = _tube_key(tube)
             if key % 1.0 < 0.6 and np.sin(2.0 * np.pi * t / 37.0 + key) > 0.2:
                 pocket = d < f32(OESOPHAGUS_AIR_MM)
                 organ_lab[pocket] = AIRWAY_LUMEN
