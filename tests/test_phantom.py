@@ -38,11 +38,14 @@ def test_nodules_sit_at_their_annotated_world_coordinates(phantom):
         assert inside >= lung + 300, (loc.extra, inside, lung)
 
 
-def test_the_benign_like_nodule_measures_under_3_mm_where_its_first_mask_did_not():
-    """Seed 17's benign-like mask, chosen by its own extent (2.8 mm), measured 3.1 mm on the
-    blurred image: it is redrawn smaller in place, and the scan keeps a nodule under 3 mm that
-    sits at its annotated coordinate, stands out from the lung and measures as annotated."""
-    ph = generate_phantom(seed=17, slices=32)
+@pytest.mark.parametrize("seed", [15, 17])
+def test_the_benign_like_nodule_measures_under_3_mm_where_its_first_mask_did_not(seed):
+    """Seeds 15's and 17's benign-like masks, chosen by their own extent, measured 3.1-3.2 mm on
+    the blurred image: each is redrawn smaller in place (on round 20's code only masks of 1 and 3
+    voxels measure under 3 mm there, which the blur leaves 150-290 HU above the lung, so they are
+    drawn denser), and the scan keeps a nodule under 3 mm that sits at its annotated coordinate,
+    stands out from the lung by 300 HU and measures as annotated."""
+    ph = generate_phantom(seed=seed, slices=32)
     scan, lung = ph.scan, ph.labels == A.LUNG
     small = [(loc, pn) for loc, pn in zip(ph.nodules, ph.placed) if pn.spec.target_diameter_mm]
     assert len(small) == 1

@@ -33,7 +33,7 @@ from mitsgan.data.phantom import anatomy as A
 from mitsgan.data.phantom.library import NoduleLibrary, load_library
 from mitsgan.data.phantom.noise import circumferential_field, ct_noise, partial_volume_blur, smooth_field, streak_noise
 from mitsgan.data.phantom.nodules import (MAX_SMALL_NODULE_MM, PlacedNodule, box_pad_vox, choose_nodules,
-                                          feret_diameter_mm, measured_diameter_mm, nodule_hu_field,
+                                          feret_diameter_mm, lung_ring_median, measured_diameter_mm, nodule_hu_field,
                                           resample_mask, shape_on_grid)
 from mitsgan.data.phantom.trees import vessel_trees
 from mitsgan.data.phantom.vessels import Grid
@@ -519,6 +519,10 @@ def _surroundings(hu: np.ndarray, pn: PlacedNodule, grid: Grid) -> tuple[np.ndar
     return lo, hi, hu[tuple(slice(a, b) for a, b in zip(lo, hi))].copy()
 
 
+SMALL_NODULE_MIN_RISE_HU = 350.0  # 300 (the issue's floor) plus ~2 noise SDs of a few voxels' mean
+SMALL_NODULE_MAX_HU = 2500.0  # the densest a redrawn small nodule may be drawn before the blur (a speck of calcium)
+
+
 def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
                     region: tuple[np.ndarray, np.ndarray, np.ndarray], lib: NoduleLibrary, grid: Grid) -> None:
     """Redraw the benign-like nodule at the largest smaller scale that measures under 3 mm.
@@ -530,6 +534,9 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
     place (same centre) on the saved surroundings, blurred there (exactly as the whole volume is,
     away from the region's edge) and measured as before; if no smaller scale measures under 3 mm
     (none of seeds 11-30), it stays as it was.
+    It must still stand SMALL_NODULE_MIN_RISE_HU above the lung round it: round 20 moved seed 17's
+    nodule to where the scale that measured under 3 mm was a 3-voxel mask that the blur left 254 HU
+    above the lung (every nodule must stand >= 300 above it); such a mask is drawn denser.
     """
     lo, hi, before = region
     sp = grid.spacing_zyx
@@ -541,6 +548,18 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
     keep_lo = np.where(lo > 0, BLUR_REACH_VOX, 0)  # at the volume's edge both blurs clamp alike
     keep_hi = np.where(hi < shape, BLUR_REACH_VOX, 0)
     lung_local = lung[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    def drawn(mask: np.ndarray, occ: np.ndarray, nodule_hu: np.ndarray, off: np.ndarray,
+              at: tuple[int, ...]) -> tuple[np.ndarray, float, float, float]:
+        """The surroundings with the nodule drawn and blurred: (local HU, diameter, rise, lung HU)."""
+        local = before.copy()
+        box = local[tuple(slice(int(a), int(a) + n) for a, n in zip(off, occ.shape))]
+        box += occ * (nodule_hu - box)
+        local = partial_volume_blur(local, PARTIAL_VOLUME_SIGMA_VOX)
+        d = measured_diameter_mm(local, lung_local, at, mask, pn.spec.texture, sp)
+        bg = lung_ring_median(local, lung_local, at, mask)
+        box_at = tuple(slice(a, a + n) for a, n in zip(at, mask.shape))
+        return local, d, float(local[box_at][mask].mean()) - bg, bg
+
     for f in np.geomspace(0.85, 0.25, 8):
         mask = resample_mask(m0, src_sp, sp, scale=pn.spec.scale * float(f))
         if not mask.any():
@@ -550,18 +569,31 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
         off = corner - pad - lo
         if np.any(off < 0) or np.any(off + np.asarray(occ.shape) > hi - lo):
             continue
-        local = before.copy()
-        box = local[tuple(slice(int(a), int(a) + n) for a, n in zip(off, occ.shape))]
-        box += occ * (nhu - box)
-        local = partial_volume_blur(local, PARTIAL_VOLUME_SIGMA_VOX)
-        d = measured_diameter_mm(local, lung_local, tuple(int(v) for v in corner - lo), mask, pn.spec.texture, sp)
-        if 0.0 < d < MAX_SMALL_NODULE_MM:
-            inner = tuple(slice(int(k), int(n - j)) for k, n, j in zip(keep_lo, hi - lo, keep_hi))
-            hu[tuple(slice(int(a + k), int(b - j)) for a, b, k, j in zip(lo, hi, keep_lo, keep_hi))] = local[inner]
-            pn.mask, pn.corner_zyx, pn.diameter_mm = mask, tuple(int(v) for v in corner), d
-            pn.centroid_zyx = np.argwhere(mask).mean(axis=0) + corner
-            pn.spec.scale *= float(f)
-            return
+        at = tuple(int(v) for v in corner - lo)
+        local, d, rise, bg = drawn(mask, occ, nhu, off, at)
+        if not 0.0 < d < MAX_SMALL_NODULE_MM:
+            continue
+        if rise < SMALL_NODULE_MIN_RISE_HU:
+            # A few voxels lose most of their contrast to the blur. Granulomas this small are often
+            # calcified: drawn denser (the blur is linear, so the rise scales with the contrast) it
+            # stands out as a real one does; its half-maximum outline, and so its diameter, stay.
+            # (Nearly: the lung's median round it moves a little too, so a second step settles it.)
+            gain = 1.0
+            for _ in range(2):
+                gain *= SMALL_NODULE_MIN_RISE_HU / max(rise, 1.0)
+                denser = (f32(bg) + (nhu - f32(bg)) * f32(gain)).astype(f32)
+                if float(denser.max()) > SMALL_NODULE_MAX_HU:
+                    break
+                local, d, rise, _ = drawn(mask, occ, denser, off, at)
+            if not (0.0 < d < MAX_SMALL_NODULE_MM and SMALL_NODULE_MIN_RISE_HU - 10.0 <= rise
+                    and float(denser.max()) <= SMALL_NODULE_MAX_HU):
+                continue
+        inner = tuple(slice(int(k), int(n - j)) for k, n, j in zip(keep_lo, hi - lo, keep_hi))
+        hu[tuple(slice(int(a + k), int(b - j)) for a, b, k, j in zip(lo, hi, keep_lo, keep_hi))] = local[inner]
+        pn.mask, pn.corner_zyx, pn.diameter_mm = mask, tuple(int(v) for v in corner), d
+        pn.centroid_zyx = np.argwhere(mask).mean(axis=0) + corner
+        pn.spec.scale *= float(f)
+        return
 
 
 def _place_one(lib: NoduleLibrary, spec, dist: np.ndarray, sub: int, sp: np.ndarray, vessels: np.ndarray,
