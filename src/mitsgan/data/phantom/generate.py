@@ -548,6 +548,7 @@ def _redraw_smaller(hu: np.ndarray, lung: np.ndarray, pn: PlacedNodule,
     keep_lo = np.where(lo > 0, BLUR_REACH_VOX, 0)  # at the volume's edge both blurs clamp alike
     keep_hi = np.where(hi < shape, BLUR_REACH_VOX, 0)
     lung_local = lung[tuple(slice(a, b) for a, b in zip(lo, hi))]
+
     def drawn(mask: np.ndarray, occ: np.ndarray, nodule_hu: np.ndarray, off: np.ndarray,
               at: tuple[int, ...]) -> tuple[np.ndarray, float, float, float]:
         """The surroundings with the nodule drawn and blurred: (local HU, diameter, rise, lung HU)."""
