@@ -525,6 +525,18 @@ AZYGOS_RADIUS_SHARE = 0.3
 AZYGOS_FAT_MM = 2.0  # fat round the azygos
 
 
+def _is_trachea(tube: Tube) -> bool:
+    """The trachea: the one airway that comes down from above the apex."""
+    return tube.label == AIRWAY_LUMEN and tube.a[2] < 0
+
+
+def _airway_wall_mm(radius_mm: float) -> float:
+    """A central airway's wall thickness: ~1.5 mm for a main bronchus, ~1.7 for the trachea
+    (measured adult walls 1-2 mm). Round 10: at 2.0-2.3 mm they read as "thick bright rings" in
+    lung window."""
+    return 0.8 + 0.1 * radius_mm
+
+
 def _paratracheal_recess(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
                          surface: dict[str, np.ndarray]) -> np.ndarray:
     """Where the right lung reaches in to the trachea's right wall above the azygos arch.
@@ -535,12 +547,12 @@ def _paratracheal_recess(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     blob"). The recess is a sector to the trachea's right, from a little in front of it to
     well behind it, kept ``PARATRACHEAL_STRIPE_MM`` from the wall and clear of every vessel.
     """
-    trachea = next(tb for tb in p.tubes if tb.label == AIRWAY_LUMEN and tb.a[2] < 0)
+    trachea = next(tb for tb in p.tubes if _is_trachea(tb))
     ax, ay = M.axis_point(trachea, t)
     dx, dy = X - f32(ax), Y - f32(ay)
     d = np.sqrt(dx * dx + dy * dy)
     phi = np.arctan2(dy, -dx)  # 0: straight to the patient's right, > 0 toward the back
-    wall = 0.8 + 0.1 * trachea.radius_mm
+    wall = _airway_wall_mm(trachea.radius_mm)
     # It fades in over the 10 mm above the azygos arch (the stripe widening to nothing there):
     # switched on at one level, a thick slice that straddled it showed half a recess, a spike.
     fade = min(max((t - (p.t_carina_mm - 24.0)) / 10.0, 0.0), 1.0)
@@ -1021,7 +1033,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
                 med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             blend = M.blend_add(blend, d, tube.radius_mm)
         inside = d < tube.radius_mm
-        if tube.label == AIRWAY_LUMEN and tube.a[2] < 0:  # the trachea: the one airway from above the apex
+        if _is_trachea(tube):
             if t > tube.b[2]:
                 # It ends at the carina, where the main bronchi take over: its round end cap
                 # was a third hole between theirs for the next ~9 mm.
@@ -1036,10 +1048,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             d = f32(tube.radius_mm) + f32(0.5) * (circle + flat + np.sqrt((circle - flat) ** 2 + k * k))
             inside = d < tube.radius_mm
         if tube.label == AIRWAY_LUMEN:
-            # ~1.5 mm for a main bronchus, ~1.7 for the trachea (measured adult walls 1-2 mm).
-            # Round 10: at 2.0-2.3 mm they read as "thick bright rings" in lung window.
-            wall = 0.8 + 0.1 * tube.radius_mm
-            airway_wall |= (d < tube.radius_mm + wall) & ~inside
+            airway_wall |= (d < tube.radius_mm + _airway_wall_mm(tube.radius_mm)) & ~inside
             organ_lab[inside] = AIRWAY_LUMEN
             organ_hu[inside] = tube.hu
         else:
