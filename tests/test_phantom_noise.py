@@ -1,14 +1,28 @@
-"""CT-like noise: the streaks of the near-lateral views (noise.streak_noise) and the level per slice thickness."""
+"""CT-like noise: its grain (noise.ct_noise), the streaks of the near-lateral views (noise.streak_noise)
+and the level per slice thickness."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mitsgan.data.phantom.noise import streak_noise
+from mitsgan.data.phantom.noise import ct_noise, streak_noise
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_the_grain_is_finer_across_the_rows_than_along_them():
+    """FBP noise of a chest is elongated left to right (the lateral views carry the fewest
+    photons): neighbouring pixels along a row are correlated as in the real slabs (~0.65-0.8),
+    across the rows much less. Round 21: isotropic grain, 0.68 both ways, was "blotchy mottle"
+    in 10 of 10 blinded comparisons. Unit standard deviation, and the same for the same seed."""
+    n = ct_noise((4, 256, 256), (2.0, 0.7, 0.7), np.random.default_rng(0))
+    along = _corr(n[:, :, 1:], n[:, :, :-1])
+    across = _corr(n[:, 1:, :], n[:, :-1, :])
+    assert 0.6 < along < 0.75 and across < 0.3, (along, across)
+    assert abs(float(n.std()) - 1.0) < 1e-3
+    assert np.array_equal(n, ct_noise((4, 256, 256), (2.0, 0.7, 0.7), np.random.default_rng(0)))
 
 
 def test_streaks_run_along_the_lateral_views_and_grow_with_the_path():
