@@ -475,6 +475,24 @@ def test_the_right_lung_reaches_the_trachea_above_the_azygos_arch():
             assert share >= 0.45, (seed, dt, share)
 
 
+def test_the_trachea_is_one_d_shaped_lumen_down_to_the_carina():
+    """Above the carina the airway is the trachea alone: the main bronchi begin at the carina,
+    their round ends do not bulge out of it. Round 21: each bronchus's spherical cap rose ~7 mm
+    above the carina, beside the trachea's end, so the last slices above it showed a bilobed,
+    "cloverleaf" lumen up to ~12 mm either side of the midline (the first cue of a first-glance
+    reader); now one D no wider than the trachea, within 4 mm of the carina too."""
+    for seed in SEEDS:
+        p, X, Y, px = _patient(seed)
+        trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
+        for dt in (-4.0, -2.0, -0.5):
+            t = p.t_carina_mm + dt
+            _, lab = A.render_slice(p, X, Y, t)
+            ax, ay = M.axis_point(trachea, t)
+            lumen = _component_at(lab == A.AIRWAY_LUMEN, X, Y, (ax, ay))
+            xs = np.broadcast_to(X, lab.shape)[lumen]
+            assert np.abs(xs - ax).max() <= trachea.radius_mm + px, (seed, dt, np.abs(xs - ax).max())
+
+
 def _vessel_pieces(p: A.ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> dict[str, np.ndarray]:
     """Per vessel group, the connected pieces of vessel on slice ``t`` that hold its tubes' axes."""
     _, lab = A.render_slice(p, X, Y, t)

@@ -1032,6 +1032,13 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
             if r_cut > 2.0:
                 med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             blend = M.blend_add(blend, d, tube.radius_mm)
+        if tube.label == AIRWAY_LUMEN and not _is_trachea(tube) and t < tube.a[2]:
+            # A bronchus begins where it leaves its parent: no round cap above its start. Round 21:
+            # the main bronchi's caps rose ~7 mm above the carina beside the trachea's end, a
+            # bilobed "cloverleaf" lumen up to ~12 mm either side of the midline (a first-glance
+            # reader's first cue); cut flat, the trachea is one D down to the carina. Blinded A/Bs
+            # preferred it in 13 of 13 comparisons, then 14 of 14 on new patients.
+            continue
         inside = d < tube.radius_mm
         if _is_trachea(tube):
             if t > tube.b[2]:
