@@ -741,7 +741,7 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     bars += _spinous_pieces(X, Y, yc, phase, tip_mm)
     if 0.45 < phase < 0.7:  # transverse processes, back and out
         bars.append(_bar(X, Y, (8.0, yc), (28.7, yc + 7.5), 3.6, 4.2))
-    if any(lo <= phase < hi for lo, hi in RIB_HEAD_PHASES):  # rib head and neck, body's side to transverse process
+    if any(lo <= phase < hi for lo, hi in RIB_HEAD_PHASES):  # rib head and neck, body to transverse process
         bars.append(_bar(X, Y, (0.8 * rv, yv + 0.15 * rv), (26.0, yc + 9.0), 3.8, 3.4))
     cortex, marrow = ped.copy(), np.zeros_like(ped)
     for d, half in bars:
