@@ -555,7 +555,8 @@ def _paratracheal_recess(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     wall = _airway_wall_mm(trachea.radius_mm)
     # It fades in over the 10 mm above the azygos arch (the stripe widening to nothing there):
     # switched on at one level, a thick slice that straddled it showed half a recess, a spike.
-    fade = min(max((t - (p.t_carina_mm - 24.0)) / 10.0, 0.0), 1.0)
+    top = p.t_carina_mm - (RECESS_TOP_ABOVE_CARINA_MM + RECESS_FADE_MM)
+    fade = min(max((t - top) / RECESS_FADE_MM, 0.0), 1.0)
     stripe = PARATRACHEAL_STRIPE_MM + 25.0 * fade
     near = (d > f32(trachea.radius_mm + wall + stripe)) & (d < f32(trachea.radius_mm + 40.0))
     out = near & (phi > f32(-0.45)) & (phi < f32(1.2))
@@ -570,6 +571,8 @@ def _paratracheal_recess(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
 
 
 RECESS_OPENING_MM = 2.5  # the recess is opened by a disc this size: no thin tongues
+RECESS_TOP_ABOVE_CARINA_MM = 14.0  # the recess is drawn this far above the carina and higher (the azygos arch)
+RECESS_FADE_MM = 10.0  # ... fading in over this much above that level
 
 
 # Tissue left between the trachea's right wall and the lung above the azygos arch (mm). Round 20:
@@ -1144,7 +1147,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     inset = M.hull_inset_mm(p, t)
     if inset is not None:
         med = cavity & M.fill_hull(med, X, Y, inset, M.hull_band_mm(p, t), back_mm=p.y_trachea_mm)
-    if PARATRACHEAL_STRIPE_MM > 0 and t < p.t_carina_mm - 14.0:
+    if PARATRACHEAL_STRIPE_MM > 0 and t < p.t_carina_mm - RECESS_TOP_ABOVE_CARINA_MM:
         med &= ~_paratracheal_recess(p, X, Y, t, surface)
     # Smoothed with the spine: the lung's edge runs on round the vertebral body, and no sliver
     # of lung is left in a crevice between the mediastinum and the spine (round 20, see
