@@ -383,12 +383,13 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(7.0, 8.0), u(6.0, 7.0)),
     ]
     # In list order: aorta (5), SVC, aortic branches (3), left brachiocephalic vein, pulmonary
-    # trunk and arteries (5), lower pulmonary veins (2) and the left atrium, oesophagus, azygos
-    # (3), airways (5).
-    n_pa = 4 + (PA_TRUNK_KNEE_MM is not None)  # the trunk (one tube or two), the two arteries' (two each)
-    groups = (["aorta"] * 5 + ["svc"] + ["aorta"] * 3 + ["svc"] + ["pa"] * (n_pa + 1) + ["atrium"] * 3
-              + ["oesophagus"] + ["svc"] * 3)
-    assert len(groups) == len(tubes) - 5, "one group per non-airway tube, in list order"
+    # trunk (1-2) and arteries (4), lower pulmonary veins (2) and the left atrium, oesophagus,
+    # azygos (3), airways (5).
+    head = ["aorta"] * 5 + ["svc"] + ["aorta"] * 3 + ["svc"]
+    tail = ["atrium"] * 3 + ["oesophagus"] + ["svc"] * 3
+    n_pa = len(tubes) - 5 - len(head) - len(tail)  # the trunk (one tube or two), the arteries (two each)
+    assert n_pa in (5, 6), "one group per non-airway tube, in list order"
+    groups = head + ["pa"] * n_pa + tail
     for tube, group in zip(tubes, groups):
         tube.group = group
     p.tubes = tubes
@@ -624,9 +625,7 @@ def _pulmonary_trunk(root: tuple[float, float, float], bif: tuple[float, float, 
     ascending aorta) into the left PA; climbing steeply from the heart, it showed only as a bulge
     on a smooth tube from one hilum to the other ("no main trunk off the heart").
     """
-    if PA_TRUNK_KNEE_MM is None:
-        return [Tube(root, bif, radius_mm, VESSEL, hu)]
-    if root[2] <= bif[2] + PA_TRUNK_KNEE_MM:
+    if PA_TRUNK_KNEE_MM is None or root[2] <= bif[2] + PA_TRUNK_KNEE_MM:
         return [Tube(root, bif, radius_mm, VESSEL, hu)]
     knee = (root[0] + 2.0, root[1] + 2.0, bif[2] + PA_TRUNK_KNEE_MM)
     return [Tube(root, knee, radius_mm, VESSEL, hu), Tube(knee, bif, radius_mm, VESSEL, hu)]
