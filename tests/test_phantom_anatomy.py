@@ -496,6 +496,11 @@ def test_the_trachea_is_one_d_shaped_lumen_down_to_the_carina():
             assert np.abs(xs - ax).max() <= trachea.radius_mm + px, (seed, dt, np.abs(xs - ax).max())
 
 
+def _main_bronchus(p: A.ChestParams, side: str) -> A.Tube:
+    """The ``side`` ("left"/"right") main bronchus's hilar part: the airway tube ending at its hilum."""
+    return next(tb for tb in p.tubes if tb.label == A.AIRWAY_LUMEN and tb.b == p.hila[f"{side}_bronchus"])
+
+
 def test_the_left_pulmonary_artery_runs_back_over_the_left_main_bronchus():
     """The trunk carries on back and to the left into the left PA, which arches over the left main
     bronchus to the back of the hilum; the right PA runs out in front of the right bronchi. Round
@@ -507,7 +512,7 @@ def test_the_left_pulmonary_artery_runs_back_over_the_left_main_bronchus():
     for seed in SEEDS:
         p = chest_params(seed)
         lx, ly, lt = p.hila["left_artery"]
-        left_main = next(tb for tb in p.tubes if tb.label == A.AIRWAY_LUMEN and tb.b == p.hila["left_bronchus"])
+        left_main = _main_bronchus(p, "left")
         assert ly - M.axis_point(left_main, lt)[1] > 4.0, seed
         assert ly - p.hila["right_artery"][1] >= 20.0, seed
 
@@ -521,7 +526,7 @@ def test_the_right_main_bronchus_runs_out_toward_its_hilum():
     midline and as wide as deep before; now 18-25 mm out and ~1.4 times as wide as deep."""
     for seed in SEEDS:
         p, X, Y, px = _patient(seed)
-        right_main = next(tb for tb in p.tubes if tb.label == A.AIRWAY_LUMEN and tb.b == p.hila["right_bronchus"])
+        right_main = _main_bronchus(p, "right")
         for dt in (16.0, 22.0):
             t = p.t_carina_mm + dt
             _, lab = A.render_slice(p, X, Y, t)
