@@ -459,23 +459,29 @@ def test_no_slivers_of_lung_between_the_mediastinum_and_the_spine():
             assert sliver.sum() * px * px <= 4.0, (seed, dt, sliver.sum() * px * px)
 
 
+def _slices_round_the_trachea(levels_mm: tuple[float, ...]):
+    """For seeds 0-5 and each level (mm below the carina): seed, level, X, Y, pixel (mm), the
+    trachea's tube, the slice's labels and the trachea's axis (X, Y) there."""
+    for seed in SEEDS:
+        p, X, Y, px = _patient(seed)
+        trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
+        for dt in levels_mm:
+            t = p.t_carina_mm + dt
+            _, lab = A.render_slice(p, X, Y, t)
+            yield seed, dt, X, Y, px, trachea, lab, M.axis_point(trachea, t)
+
+
 def test_the_right_lung_reaches_the_trachea_above_the_azygos_arch():
     """Above the azygos arch the right upper lobe lies against the trachea's right wall (the right
     paratracheal stripe): in the sector to the trachea's right, from a little in front of it to
     well behind it, about half of the ring within 10 mm of its wall is lung. Round 20: with the
     trachea in the middle of 10-20 mm of fat all round, 0.28-0.43 (seeds 0-5); now 0.48-0.56."""
-    for seed in SEEDS:
-        p, X, Y, _ = _patient(seed)
-        trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
-        for dt in (-45.0, -35.0, -25.0):
-            t = p.t_carina_mm + dt
-            _, lab = A.render_slice(p, X, Y, t)
-            ax, ay = M.axis_point(trachea, t)
-            gap = np.hypot(X - ax, Y - ay) - trachea.radius_mm
-            phi = np.arctan2(Y - ay, ax - X)  # 0: straight to the patient's right
-            ring = (gap < 10.0) & (phi > -0.45) & (phi < 1.2)
-            share = float((ring & (lab == A.LUNG)).sum() / ring.sum())
-            assert share >= 0.45, (seed, dt, share)
+    for seed, dt, X, Y, _, trachea, lab, (ax, ay) in _slices_round_the_trachea((-45.0, -35.0, -25.0)):
+        gap = np.hypot(X - ax, Y - ay) - trachea.radius_mm
+        phi = np.arctan2(Y - ay, ax - X)  # 0: straight to the patient's right
+        ring = (gap < 10.0) & (phi > -0.45) & (phi < 1.2)
+        share = float((ring & (lab == A.LUNG)).sum() / ring.sum())
+        assert share >= 0.45, (seed, dt, share)
 
 
 def test_the_trachea_is_one_d_shaped_lumen_down_to_the_carina():
@@ -484,16 +490,10 @@ def test_the_trachea_is_one_d_shaped_lumen_down_to_the_carina():
     above the carina, beside the trachea's end, so the last slices above it showed a bilobed,
     "cloverleaf" lumen up to ~12 mm either side of the midline (the first cue of a first-glance
     reader); now one D no wider than the trachea, within 4 mm of the carina too."""
-    for seed in SEEDS:
-        p, X, Y, px = _patient(seed)
-        trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
-        for dt in (-4.0, -2.0, -0.5):
-            t = p.t_carina_mm + dt
-            _, lab = A.render_slice(p, X, Y, t)
-            ax, ay = M.axis_point(trachea, t)
-            lumen = _component_at(lab == A.AIRWAY_LUMEN, X, Y, (ax, ay))
-            xs = np.broadcast_to(X, lab.shape)[lumen]
-            assert np.abs(xs - ax).max() <= trachea.radius_mm + px, (seed, dt, np.abs(xs - ax).max())
+    for seed, dt, X, Y, px, trachea, lab, (ax, ay) in _slices_round_the_trachea((-4.0, -2.0, -0.5)):
+        lumen = _component_at(lab == A.AIRWAY_LUMEN, X, Y, (ax, ay))
+        xs = np.broadcast_to(X, lab.shape)[lumen]
+        assert np.abs(xs - ax).max() <= trachea.radius_mm + px, (seed, dt, np.abs(xs - ax).max())
 
 
 def _main_bronchus(p: A.ChestParams, side: str) -> A.Tube:
