@@ -38,13 +38,16 @@ def test_nodules_sit_at_their_annotated_world_coordinates(phantom):
         assert inside >= lung + 300, (loc.extra, inside, lung)
 
 
-@pytest.mark.parametrize("seed", [15, 17])
+@pytest.mark.parametrize("seed", [17, 32])
 def test_the_benign_like_nodule_measures_under_3_mm_where_its_first_mask_did_not(seed):
-    """Seeds 15's and 17's benign-like masks, chosen by their own extent, measured 3.1-3.2 mm on
+    """Seeds 17's and 32's benign-like masks, chosen by their own extent, measured over 3 mm on
     the blurred image: each is redrawn smaller in place (on round 20's code only masks of 1 and 3
-    voxels measure under 3 mm there, which the blur leaves 150-290 HU above the lung, so they are
-    drawn denser), and the scan keeps a nodule under 3 mm that sits at its annotated coordinate,
-    stands out from the lung by 300 HU and measures as annotated."""
+    voxels measured under 3 mm for seed 17, which the blur left 150-290 HU above the lung, so they
+    are drawn denser), and the scan keeps a nodule under 3 mm that sits at its annotated coordinate,
+    stands out from the lung by 300 HU and measures as annotated. (Seed 15, here until round 22:
+    round 23's upper-chest outline moved its nodule to where no smaller mask both measures under
+    3 mm and stands out 340 HU; it keeps its 3.16 mm nodule, annotated as measured. Seeds 11-40:
+    7 redrawn, 6 of them under 3 mm; every other seed's first mask measures under 3 mm.)"""
     ph = generate_phantom(seed=seed, slices=32)
     scan, lung = ph.scan, ph.labels == A.LUNG
     small = [(loc, pn) for loc, pn in zip(ph.nodules, ph.placed) if pn.spec.target_diameter_mm]

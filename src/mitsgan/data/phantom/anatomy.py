@@ -18,7 +18,7 @@ contrast in about half the patients and thymic tissue in about a third.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -900,6 +900,57 @@ def tube_distance(tube: Tube, X: np.ndarray, Y: np.ndarray, t: float) -> np.ndar
     return np.sqrt((qx - s * f32(w[0])) ** 2 + (qy - s * f32(w[1])) ** 2 + (qt - s * f32(w[2])) ** 2)
 
 
+def anterior_retreat_mm(p: ChestParams, t: float) -> float:
+    """How far (mm) the front of the chest lies further back at depth ``t`` than at the heart.
+
+    Why: the thorax is a cone. Above the carina the sternum (the manubrium) and the front of
+    the lungs come back toward the trachea while the spine stays put: in the real scans the
+    skin in front of the trachea comes 0.6-1.0 mm closer, and the lungs' front 0.65-1.8 mm,
+    for every mm up (LIDC-IDRI-0001, -0002, lung1). Kept as deep as at the heart, the upper
+    mediastinum was "a tall triangular column from sternum to spine" 85-105 mm from the
+    sternum's back to the trachea (45-70 mm in LIDC-IDRI-0002 30-40 mm above the carina), a
+    first-glance reader's first cue in most pairs. Starts smoothly just below the carina.
+    Round 23, blinded A/Bs both ways round against real slices at the same levels: with the skin
+    coming back by all of it the chest read as "flattened" (0 of 10, carina-level references);
+    by 0.3 of it, the rest a thick front wall, 21 of 40 over four readers ("a sunken sternum");
+    by 0.6 of it (RETREAT_SKIN_SHARE), 10 of 10 and 10 of 10 on new patients with two fresh
+    readers ("the sternum level with the costal cartilages, a short, broad front compartment").
+    """
+    x = p.t_carina_mm + RETREAT_START_BELOW_CARINA_MM - t
+    if x <= 0.0 or RETREAT_PER_MM <= 0.0:
+        return 0.0
+    ramp = RETREAT_RAMP_MM
+    along = x * x / (2.0 * ramp) if x < ramp else x - 0.5 * ramp
+    return min(RETREAT_PER_MM * along, RETREAT_MAX_MM)
+
+
+RETREAT_PER_MM = 0.75  # mm the front comes back per mm up, once under way
+RETREAT_START_BELOW_CARINA_MM = 10.0  # where it starts (below the carina)
+RETREAT_RAMP_MM = 20.0  # over which its rate grows from 0 to RETREAT_PER_MM
+RETREAT_MAX_MM = 55.0  # and no further (the thoracic inlet)
+RETREAT_SKIN_SHARE = 0.6  # share of the retreat by which the skin comes back (the rest: a thicker wall)
+RETREAT_WALL_SPREAD_RAD = 1.0  # angular reach (rad from the front midline) of the thicker wall
+RETREAT_MIDLINE_FAT_RAD = 0.4  # ... fat within about this of the midline, muscle beyond
+
+
+def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> float:
+    """How far back a tube in front of the trachea moves with the retreating front at ``t``.
+
+    The space between the trachea and the sternum shrinks evenly: a vessel by the sternum
+    moves back as far as the sternum, one beside the trachea (within FRONT_SHIFT_FREE_MM in
+    front of its axis: the SVC, the oesophagus) not at all, so the right lung still reaches
+    the trachea's side. Each tube moves whole (stays round) instead of being squashed.
+    """
+    if retreat <= 0.0:
+        return 0.0
+    ay = M.axis_point(tube, t)[1]
+    y0 = p.y_trachea_mm - FRONT_SHIFT_FREE_MM
+    return retreat * float(np.clip((y0 - ay) / max(y0 - p.y_sternum_mm, 1.0), 0.0, 1.0))
+
+
+FRONT_SHIFT_FREE_MM = 25.0  # tubes this close in front of the trachea's axis stay put
+
+
 def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
 
@@ -912,6 +963,12 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
 
     # --- body outline: superellipse, flatter at the back; depth below skin along the ray.
     widen = 0.93 + 0.07 * min(max(t / (0.6 * p.lung_length_mm), 0.0), 1.0)
+    retreat = anterior_retreat_mm(p, t)
+    p_full = p  # the tubes keep their own coordinates (see front_shift_mm)
+    if retreat > 0.0:
+        # The skin comes back by a share of it, the rest is a thicker front wall (see below).
+        p = replace(p, body_half_ant_mm=p.body_half_ant_mm - RETREAT_SKIN_SHARE * retreat / widen,
+                    y_sternum_mm=p.y_sternum_mm + retreat)
     a = p.body_half_width_mm * widen
     b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
     # A near-ellipse in front and at the sides (real chests have convex flanks, a larger
@@ -1001,6 +1058,16 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
         move = np.clip(f32(FAT_SWAP) * wave * fat, f32(2.0) - fat, np.maximum(mus - f32(3.0), f32(0.0)))
         fat = fat + move
         mus = mus - move
+    wall_extra = (1.0 - RETREAT_SKIN_SHARE) * retreat
+    if wall_extra > 0.0:
+        # Above the carina the front wall thickens as the cage comes back under the pectorals:
+        # the sternum and the lungs' fronts come back by the whole retreat while the skin keeps
+        # most of its place. Fat over the manubrium, muscle only beside it (the pectorals end at
+        # its edges: muscle crossing in front of it read as "layers in a V over a sunken sternum").
+        front = np.exp(-((theta / f32(RETREAT_WALL_SPREAD_RAD)) ** 2)).astype(f32)
+        over_sternum = np.exp(-((theta / f32(RETREAT_MIDLINE_FAT_RAD)) ** 2)).astype(f32)
+        fat = fat + f32(wall_extra) * front * over_sternum
+        mus = mus + f32(wall_extra) * front * (f32(1.0) - over_sternum)
     d_fat = f32(p.skin_mm) + fat
     d_mus = d_fat + mus
     d_cav = d_mus + f32(p.ring_mm)
@@ -1074,7 +1141,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     airway_wall = np.zeros(shape, dtype=bool)
     blend = None
     surface: dict[str, np.ndarray] = {}  # per tube group: signed distance to its surface (mm)
+    Y_full = Y
     for tube in p.tubes:
+        # Each tube moved back with the front of the chest (0 below the carina).
+        Y = Y_full - f32(front_shift_mm(p_full, tube, t, retreat))
         d = tube_distance(tube, X, Y, t)
         if d is None:
             continue
@@ -1142,6 +1212,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
                 pocket = d < f32(OESOPHAGUS_AIR_MM)
                 organ_lab[pocket] = AIRWAY_LUMEN
                 organ_hu[pocket] = -1000.0
+    Y = Y_full
     if len(surface) >= 2:
         # A plane of fat between vessels that meet: where a pixel inside one group lies within
         # ~FAT_PLANE_MM of another's surface. Round 10: the union of the aorta, SVC, pulmonary
