@@ -9,7 +9,8 @@ a real chest CT:
     python benchmarks/phantom_ab.py make OUT --variant anatomy.FAT_PLANE_MM=1.5 \\
         [--variant trees.VESSEL_FLOOR_MM=0.8 ...] [--seeds 0 1 2 3 4] [--levels 0 20 | --at-nodules 2]
         [--seed 0]
-    # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png and writes
+    # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png (real slices at
+    # the same levels where the real scans reach them) and writes
     # OUT/preference.json: {"set_00": {"more_real": "A", "confidence": 0.6}, ...}
     python benchmarks/phantom_ab.py score OUT
     # the objective side, no reader: the realism benchmark's lung-vessel counts, both versions
@@ -208,28 +209,45 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
                      "comparison": i, "changed_pixels": int((b != c).sum())}
         where = f"nodule {-int(lv)}" if at_nodules else f"{lv:+.0f} mm"
         print(f"{name}: seed {s}, {where}, {key[name]['changed_pixels']} pixels differ")
-    _reference(out)
+    _reference(out, None if at_nodules else levels)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
     (out / ".key.json").write_text(json.dumps({"variant": spec, "sets": key}, indent=1))
     print(f"wrote {len(key)} sets ({total} comparisons) to {out}; the reader writes {out / 'preference.json'}")
 
 
-def _reference(out: Path) -> None:
-    """Three real slices in lung window near the carina, for the reader (when ../shared is there)."""
+def reference_slices(scans: dict, levels: list[float] | None, most: int = 4) -> list[np.ndarray]:
+    """Real slices for the reader: at the sets' ``levels`` (mm below the carina) where a real scan
+    reaches them (up to ``most``, one per scan and level, levels in turn), else near the carina.
+
+    Why (round 23): the upper chest is narrower front to back than the chest at the carina. With
+    carina-level references a reader preferred a phantom kept as deep at 35 mm above the carina as
+    at the heart (0 of 10 for the level-correct version: "a flattened chest"); with real slices
+    from those levels two fresh readers preferred the level-correct one 10 of 10 each.
+    """
+    names = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1") if n in scans]
+    picked: list[np.ndarray] = []
+    for lv in levels or []:
+        for name in names:
+            s = scans[name]
+            k = REAL_CARINA_INDEX[name] - lv / s.spacing_zyx[0]
+            if -0.5 <= k <= s.hu.shape[0] - 0.5 and len(picked) < most:
+                picked.append(s.hu[int(np.clip(round(k), 0, s.hu.shape[0] - 1))])
+    if picked:
+        return picked
+    near = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0003", "lung1") if n in scans]
+    return [scans[n].hu[int(np.clip(round(REAL_CARINA_INDEX[n]), 0, scans[n].hu.shape[0] - 1))] for n in near]
+
+
+def _reference(out: Path, levels: list[float] | None = None) -> None:
+    """Real slices in lung window for the reader (see reference_slices; when ../shared is there)."""
     from phantom_realism import real_scans
 
     if not SHARED.is_dir():
         print(f"no reference_real.png: real scans not found at {SHARED}")
         return
-    scans = real_scans()
-    names = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0003", "lung1") if n in scans]
-    if not names:
-        return
-    slices = []
-    for name in names:
-        s = scans[name]
-        slices.append(s.hu[int(np.clip(round(REAL_CARINA_INDEX[name]), 0, s.hu.shape[0] - 1))])
-    save_panels(slices, ["real"] * len(slices), out / "reference_real.png")
+    slices = reference_slices(real_scans(), levels)
+    if slices:
+        save_panels(slices, ["real"] * len(slices), out / "reference_real.png")
 
 
 def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, generate=None) -> dict:

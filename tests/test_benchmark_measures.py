@@ -10,6 +10,7 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -95,8 +96,6 @@ def test_vessel_pieces_needs_two_lungs(realism):
 def _fake_generate(px: float = 0.7):
     """A generator drawing one 1.6 mm dot per lung for each of trees.HILAR_BRANCHES (read at call
     time, so a variant of that constant changes the scan)."""
-    from types import SimpleNamespace
-
     from mitsgan.data.phantom import trees
     from mitsgan.io.scan import Scan
 
@@ -147,11 +146,28 @@ def test_ab_make_shows_each_comparison_both_ways_and_score_needs_both(tmp_path, 
         assert len(sets) == 10 and sum(v["variant"] == "A" for v in sets.values()) == 5
 
 
+def test_ab_reference_slices_come_from_the_sets_levels_where_real_scans_reach_them():
+    """Real slices for the A/B reader at the compared levels (round 23: carina-level references made
+    a reader prefer an upper chest as deep as the heart's), one per scan that reaches a level, at
+    most four; near the carina when no real scan reaches any of them."""
+    ab = _bench_module("phantom_ab")
+    # Each slice holds its own index, so the pick can be read back; spacings as the real scans'.
+    scans = {name: SimpleNamespace(hu=np.arange(n, dtype=np.float32)[:, None, None] * np.ones((1, 2, 2)),
+                                   spacing_zyx=(dz, 0.7, 0.7))
+             for name, n, dz in (("LIDC-IDRI-0001", 16, 2.5), ("LIDC-IDRI-0002", 12, 1.25),
+                                 ("LIDC-IDRI-0003", 11, 2.5), ("lung1", 48, 5.0))}
+    picked = [int(s[0, 0]) for s in ab.reference_slices(scans, [-35.0, -20.0])]
+    # -35 mm: LIDC-IDRI-0002 (carina at index -22.4, 1.25 mm) slice 6 and lung1 (23.5, 5 mm) slice
+    # 30 (30.5 rounds to even); -20 mm: LIDC-IDRI-0001 (7.0, 2.5 mm) slice 15 and lung1 slice 28.
+    assert picked == [6, 30, 15, 28]
+    assert len(ab.reference_slices(scans, [-35.0, -20.0, -10.0])) == 4
+    at_carina = [int(s[0, 0]) for s in ab.reference_slices(scans, [-400.0])]
+    assert at_carina == [7, 10, 24]  # LIDC-IDRI-0001, -0003 (13 clipped to its last slice), lung1
+
+
 def test_ab_make_at_nodules_cuts_each_patient_through_its_largest_nodules(tmp_path, monkeypatch):
     """``at_nodules=K``: the comparisons are the slices through the centres of each patient's K
     largest nodules, the same slice in both versions."""
-    from types import SimpleNamespace
-
     from mitsgan.data.phantom import trees
 
     ab = _bench_module("phantom_ab")
