@@ -776,7 +776,7 @@ def test_chest_wall_carries_small_vessels(seed):
     for below_mm in (-30.0, 0.0, 30.0):
         _, lab = A.render_slice(p, X, Y, p.t_carina_mm + below_mm)
         comps, n = ndimage.label(lab == A.VESSEL)
-        y_sternum = p.y_sternum_mm + A.anterior_retreat_mm(p, p.t_carina_mm + below_mm)  # at this level
+        y_sternum = A.sternum_y_mm(p, p.t_carina_mm + below_mm)  # where it lies at this level
         for side in (-1.0, 1.0):
             near_sternum = ((Y < y_sternum + 25.0) & (side * X > 8.0) & (side * X < 45.0))
             ids = np.unique(comps[(comps > 0) & near_sternum])

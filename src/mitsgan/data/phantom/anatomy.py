@@ -927,6 +927,11 @@ def anterior_retreat_mm(p: ChestParams, t: float) -> float:
     return min(RETREAT_PER_MM * along, RETREAT_MAX_MM)
 
 
+def sternum_y_mm(p: ChestParams, t: float) -> float:
+    """Y (mm) of the sternum's centre at depth ``t``: ``p.y_sternum_mm`` moved back by the retreat."""
+    return p.y_sternum_mm + anterior_retreat_mm(p, t)
+
+
 RETREAT_PER_MM = 0.75  # mm the front comes back per mm up, once under way
 RETREAT_START_BELOW_CARINA_MM = 10.0  # where it starts (below the carina)
 RETREAT_RAMP_MM = 20.0  # over which its rate grows from 0 to RETREAT_PER_MM
@@ -971,7 +976,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     if retreat > 0.0:
         # The skin comes back by a share of it, the rest is a thicker front wall (see below).
         p = replace(p, body_half_ant_mm=p.body_half_ant_mm - RETREAT_SKIN_SHARE * retreat / widen,
-                    y_sternum_mm=p.y_sternum_mm + retreat)
+                    y_sternum_mm=sternum_y_mm(p, t))
     a = p.body_half_width_mm * widen
     b = np.where(Y < 0, f32(p.body_half_ant_mm * widen), f32(p.body_half_post_mm))
     # A near-ellipse in front and at the sides (real chests have convex flanks, a larger
@@ -1146,7 +1151,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     surface: dict[str, np.ndarray] = {}  # per tube group: signed distance to its surface (mm)
     Y_full = Y
     for tube in p.tubes:
-        # Each tube moved back with the front of the chest (0 below the carina).
+        # Inside this loop Y is the tube's own frame: moved back with the front of the chest (not
+        # at all below the carina). It is the slice's again after the loop.
         Y = Y_full - f32(front_shift_mm(p_full, tube, t, retreat))
         d = tube_distance(tube, X, Y, t)
         if d is None:
