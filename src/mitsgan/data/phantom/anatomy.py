@@ -945,8 +945,8 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
     """How far back a tube in front of the trachea moves with the retreating front at ``t``.
 
     The space between the trachea and the sternum shrinks evenly: a vessel by the sternum
-    moves back as far as the sternum, one beside the trachea (within FRONT_SHIFT_FREE_MM in
-    front of its axis: the SVC, the oesophagus) not at all, so the right lung still reaches
+    moves back as far as the sternum, one beside the trachea (less than FRONT_SHIFT_FREE_MM in
+    front of its axis, e.g. the SVC) or behind it not at all, so the right lung still reaches
     the trachea's side. Each tube moves whole (stays round) instead of being squashed.
     """
     if retreat <= 0.0:
