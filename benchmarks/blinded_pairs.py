@@ -52,7 +52,7 @@ REAL_NAMES = ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1")
 # pulmonary artery arches over the left main bronchus in its top slice).
 REAL_CARINA_INDEX = {"LIDC-IDRI-0001": 7.0, "LIDC-IDRI-0002": -22.4, "LIDC-IDRI-0003": 13.0,
                      "lung1": 23.5}
-# Intravenous contrast, read off the images (aorta ~150-300 HU with, ~40 HU without). Half the
+# Intravenous contrast, read off the images (great vessels ~250-450 HU with, ~40 HU without). Half the
 # phantoms have it: paired at random, an enhanced phantom beside a plain real slice showed
 # its vessels white where the real ones were grey, a cue that is not about realism.
 REAL_CONTRAST = {"LIDC-IDRI-0001": True, "LIDC-IDRI-0002": False, "LIDC-IDRI-0003": True,

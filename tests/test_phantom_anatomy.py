@@ -1135,3 +1135,29 @@ def test_the_front_of_the_chest_comes_back_toward_the_trachea_above_the_carina()
             assert to_sternum[great].min() >= 3.0, (seed, dt)
         assert 28.0 <= depth[-40.0] <= 60.0, (seed, depth)
         assert depth[15.0] - depth[-40.0] >= 20.0, (seed, depth)
+
+
+def test_enhanced_great_vessels_are_as_bright_as_the_real_slabs_and_the_organs_stay_below():
+    """Round 24: the real enhanced slabs' great vessels have medians of 250-450 HU (LIDC-IDRI-0001,
+    -0003); the phantoms' blood was 150-300 HU, grainy at the top of the lung window. Now an
+    enhanced phantom's aorta is 240-420 HU at the carina, a plain one's ~40, and the heart's wall
+    keeps its old ceiling (~151 HU: a bright blood pool is an early scan, the wall not yet full)."""
+    seen = set()
+    for seed in range(40):
+        p, X, Y, _ = _patient(seed)
+        enhanced = p.contrast_hu > 0
+        hu, lab = A.render_slice(p, X, Y, p.t_carina_mm)
+        aorta = np.median(hu[lab == A.VESSEL])
+        if enhanced:
+            assert 240.0 <= aorta <= 425.0, (seed, aorta)
+        else:
+            assert 30.0 <= aorta <= 50.0, (seed, aorta)
+        t_heart = p.heart_center[2]
+        hu, lab = A.render_slice(p, X, Y, t_heart)
+        heart = hu[lab == A.HEART]  # the blood pool inside (blood - 4 HU), the wall round it
+        if heart.size:
+            assert heart.min() <= 47.0 + 0.4 * A.CONTRAST_ORGAN_MAX_HU + 0.5, (seed, heart.min())
+        seen.add(enhanced)
+        if len(seen) == 2 and seed >= 8:
+            break
+    assert seen == {True, False}
