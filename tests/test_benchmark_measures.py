@@ -74,6 +74,24 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     assert realism.vessel_pieces(hu2, 0.5)["small"] == pytest.approx(per, rel=0.02)
 
 
+def test_lung_texture_counts_specks_over_the_local_median_away_from_vessels(realism):
+    """Single-pixel specks 100 HU over a flat lung, on every 10th pixel of every 10th row: 1% of
+    the lung, read as 1% (a 7x7 median ignores them); a vessel and the 2 pixels round it left out,
+    and a smooth lung reads none and no spread."""
+    px = 0.7
+    hu, X, Y = _chest(px)
+    t = realism.lung_texture(hu, px)
+    assert t["speck_percent"] == 0.0 and t["fine_sd_hu"] == 0.0
+    lung = hu == -870.0
+    grid = np.zeros_like(lung)
+    grid[::10, ::10] = True
+    hu[lung & grid] += 100.0
+    hu[(X + 60) ** 2 + Y ** 2 < 4.0] = 40.0  # a vessel: it and its rim are not parenchyma
+    t = realism.lung_texture(hu, px)
+    assert t["speck_percent"] == pytest.approx(1.0, abs=0.1)
+    assert realism.mean_lung_texture(hu[None], px)["slices"] == 1
+
+
 def test_lung_geometry_measures_the_side_wall_in_mm(realism):
     """_chest's body is 150 mm to each side, its lungs reach 110 mm: a 40 mm side wall, at any pixel
     size; lungs cut back to 100 mm read a 50 mm wall."""
