@@ -1337,8 +1337,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     # spleen (venous phase) by ~35-45%; the muscles hardly. The organs follow the blood only up
     # to CONTRAST_ORGAN_MAX_HU: a bright blood pool is an early scan, before they fill.
     c = min(p.contrast_hu, CONTRAST_ORGAN_MAX_HU)
+    plain_blood = p.blood_hu - p.contrast_hu
     table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
-                      p.lung_hu, p.fat_hu + 5, p.blood_hu - p.contrast_hu + 2 + 0.4 * c, p.blood_hu, 45, -1000,
+                      p.lung_hu, p.fat_hu + 5, plain_blood + 2 + 0.4 * c, p.blood_hu, 45, -1000,
                       58 + 0.35 * c, p.muscle_hu, 120, 20, 85, 48 + 0.45 * c, -20.0, -650.0], dtype=f32)
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
