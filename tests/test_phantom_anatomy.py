@@ -101,6 +101,26 @@ def test_main_bronchi_cut_as_two_compact_holes(seed, below_mm):
         assert np.sqrt(ev[1] / ev[0]) < 1.8, (seed, ev)
 
 
+@pytest.mark.parametrize("below_mm", [12.0, 20.0])
+def test_main_bronchi_are_narrower_than_the_descending_aorta(below_mm):
+    """Round 25: 10-25 mm below the carina the real slabs' main bronchi (and bronchus intermedius)
+    hold 44-85 mm2 of air (one 183), and a reader judges their width against the descending
+    aorta's; the phantoms' held ~190-275 mm2 (noise-free labels), "over-inflated, close to the
+    width of the descending aorta". Each lumen is now under 170 mm2 and under 0.8 of the aorta's
+    diameter across."""
+    for seed in SEEDS:
+        p, lab, px = _slice(seed, below_mm)
+        comp, n = ndimage.label(lab == A.AIRWAY_LUMEN)
+        sizes = ndimage.sum_labels(np.ones_like(comp), comp, np.arange(1, n + 1)) * px * px
+        big = np.arange(1, n + 1)[sizes > 40.0]
+        assert len(big) == 2, (seed, sizes)
+        descending = next(tb for tb in p.tubes if tb.group == "aorta" and tb.b[2] > p.t_carina_mm + 100.0)
+        aorta_mm = 2.0 * descending.radius_mm
+        for k in big:
+            across_mm = np.ptp(np.nonzero(comp == k)[1]) * px
+            assert sizes[k - 1] < 170.0 and across_mm < 0.8 * aorta_mm, (seed, sizes[k - 1], across_mm)
+
+
 def test_oblique_fissures_are_not_mirror_images():
     """Mirrored sheets drew one horizontal line across both lungs in every slice."""
     p, _, _ = _slice(0, 0.0)
@@ -524,7 +544,8 @@ def test_the_right_main_bronchus_runs_out_toward_its_hilum():
     Round 22: ending ~13 mm from the midline it ran straight down beside the left one as a round
     hole ("a row of four round air lumens"); readers preferred it reaching out in 17 of 20
     comparisons. Seeds 0-5, 16 and 22 mm below the carina: its lumen's centre 13-15 mm from the
-    midline and as wide as deep before; now 18-25 mm out and ~1.4 times as wide as deep."""
+    midline and as wide as deep before; now 17-25 mm out and ~1.5 times as wide as deep (18-25 before
+    round 25's narrower main bronchi, whose knee lies 1.3 radii from the midline)."""
     for seed in SEEDS:
         p, X, Y, px = _patient(seed)
         right_main = _main_bronchus(p, "right")
@@ -533,7 +554,7 @@ def test_the_right_main_bronchus_runs_out_toward_its_hilum():
             _, lab = A.render_slice(p, X, Y, t)
             lumen = _component_at(lab == A.AIRWAY_LUMEN, X, Y, M.axis_point(right_main, t))
             xs, ys = np.broadcast_to(X, lab.shape)[lumen], np.broadcast_to(Y, lab.shape)[lumen]
-            assert xs.mean() < -17.0, (seed, dt, xs.mean())
+            assert xs.mean() < -16.5, (seed, dt, xs.mean())
             assert np.ptp(xs) > 1.25 * np.ptp(ys), (seed, dt)
 
 
