@@ -517,6 +517,17 @@ def test_the_trachea_is_one_d_shaped_lumen_down_to_the_carina():
         assert np.abs(xs - ax).max() <= trachea.radius_mm + px, (seed, dt, np.abs(xs - ax).max())
 
 
+def test_the_trachea_is_as_deep_as_it_is_wide():
+    """Round 25: 10-40 mm above the carina the real slices' tracheas are round to a little taller
+    than wide (width over depth 0.83-1.0); cut 0.62 radii behind its axis the phantom's was
+    1.21-1.33 ("squashed front to back, like expiration" to a blinded reader). Now 0.9-1.1."""
+    for seed, dt, X, Y, px, trachea, lab, (ax, ay) in _slices_round_the_trachea((-35.0, -20.0, -10.0)):
+        lumen = _component_at(lab == A.AIRWAY_LUMEN, X, Y, (ax, ay))
+        xs, ys = np.broadcast_to(X, lab.shape)[lumen], np.broadcast_to(Y, lab.shape)[lumen]
+        ratio = (np.ptp(xs) + px) / (np.ptp(ys) + px)
+        assert 0.9 <= ratio <= 1.1, (seed, dt, ratio)
+
+
 def _main_bronchus(p: A.ChestParams, side: str) -> A.Tube:
     """The ``side`` ("left"/"right") main bronchus's hilar part: the airway tube ending at its hilum."""
     return next(tb for tb in p.tubes if tb.label == A.AIRWAY_LUMEN and tb.b == p.hila[f"{side}_bronchus"])
