@@ -15,7 +15,8 @@ border, lobar trunks that leave the hilum thick with their bronchi, a left pulmo
 back over the left main bronchus, a right main bronchus that runs out toward its hilum,
 facet joints that close the spinal canal at the discs, a pulmonary trunk that runs back to its
 bifurcation nearly in the axial plane, a chest whose front comes back toward the trachea above
-the carina, and enhanced great vessels as bright as the real slabs'. Noise-free single slices
+the carina, enhanced great vessels as bright as the real slabs', main bronchi narrower than the
+descending aorta and a trachea as deep as it is wide. Noise-free single slices
 (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
