@@ -199,7 +199,68 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
         scap = body & on & (np.abs(sd) < half)
         lab[scap] = CORTICAL
         lab[scap & (np.abs(sd) < half - 1.4)] = TRABECULAR
+        scapular_spines(p, w, X, Y, t, theta, scap & (np.abs(ath - f32(2.25)) < f32(0.03)), depth_skin, lab)
     return body, depth_skin, belly
+
+
+def scapular_spines(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, theta: np.ndarray,
+                    junction: np.ndarray, depth_skin: np.ndarray, lab: np.ndarray) -> None:
+    """The spine of each scapula: a bony bar from the middle of the blade back toward the skin,
+    ending in a knob, in slices more than SCAPULA_SPINE_MM[0] above the carina.
+
+    Why: from about 25 mm above the carina real slices cut the scapula as a Y (lateral border
+    and neck, medial blade, and the spine running back under the trapezius); a single plate
+    there read as "no scapulae". ``junction``: the blade's pixels at its middle.
+    """
+    rise = (p.t_carina_mm - t - SCAPULA_SPINE_MM[0]) / SCAPULA_SPINE_MM[1]
+    if rise <= 0.0:
+        return
+    full = SCAPULA_SPINE_MM[2] + 8.0 * (w.scap_thick_mm - 2.2)  # 12-20 mm; no new draw
+    length = full * min(rise, 1.0)
+    xs, ys = X[0], Y[:, 0]
+    for side in (-1.0, 1.0):
+        at = junction & (theta * side > 0)
+        if not at.any():
+            continue
+        iy, ix = np.nonzero(at)
+        jx, jy = float(xs[ix].mean()), float(ys[iy].mean())
+        phi = 2.25 + SCAPULA_SPINE_TILT
+        ux, uy = side * np.sin(phi), -np.cos(phi)
+        # Keep the knob SCAPULA_SPINE_MM[3] under the skin (it lies under the trapezius, never
+        # in the subcutaneous fat): shorten the spine, and where the blade itself lies shallow,
+        # shrink the knob (down to 2.5 mm).
+        ell, knob = length, SCAPULA_SPINE_KNOB_MM
+        while True:
+            qx, qy = jx + ux * ell, jy + uy * ell
+            kx, ky = int(np.abs(xs - qx).argmin()), int(np.abs(ys - qy).argmin())
+            room = float(depth_skin[ky, kx]) - SCAPULA_SPINE_MM[3]
+            if room >= knob or ell <= 4.0:
+                break
+            ell -= 1.0
+        knob = min(knob, room)
+        if knob < 2.5:
+            continue
+        # Distance (mm) to the segment junction -> tip, and how far along it (0..1).
+        proj = ((X - f32(jx)) * f32(ux) + (Y - f32(jy)) * f32(uy)) / f32(ell)
+        s = np.clip(proj, 0.0, 1.0)
+        d = np.hypot(X - f32(jx) - s * f32(ux * ell), Y - f32(jy) - s * f32(uy * ell))
+        tip = np.hypot(X - f32(jx + ux * ell), Y - f32(jy + uy * ell))
+        muscle = (np.minimum(d, tip) < f32(knob + 4.0)) & (lab == FAT) & (depth_skin > f32(p.skin_mm + 2.0))
+        lab[muscle] = MUSCLE  # supra-/infraspinatus round the spine, not fat
+        bone = ((d < f32(SCAPULA_SPINE_HALF_MM)) & (proj > 0)) | (tip < f32(knob))  # none on the rib side
+        lab[bone & (lab != TRABECULAR)] = CORTICAL
+        lab[tip < f32(knob - 2.5)] = TRABECULAR  # a solid bar and a knob with a small core
+
+
+# The scapular spine (scapular_spines): it starts [0] mm above the carina and reaches its full
+# length [1] mm higher; full length [2] + 0..8 mm; its knob stays [3] mm under the skin at least.
+# Direction: the blade's outward normal turned SCAPULA_SPINE_TILT rad toward the back (LIDC-IDRI-
+# 0002, 22-40 mm above the carina: a Y whose spine runs back and a little outward, 10-15 mm long,
+# a ~3.5 mm bar ending in a ~10 mm knob).
+SCAPULA_SPINE_MM = (20.0, 10.0, 12.0, 3.0)
+SCAPULA_SPINE_TILT = 0.45
+SCAPULA_SPINE_HALF_MM = 1.8  # the bar's half-width
+SCAPULA_SPINE_KNOB_MM = 4.5
 
 
 # The blade's depth in the shoulder muscles (fraction of their thickness) at its medial and its
