@@ -1097,9 +1097,8 @@ def test_superficial_muscles_lie_on_the_deep_ones(monkeypatch):
     made fat | muscle | fat | muscle round the ribs: a blinded reader's "onion-skin bands", and in
     the HU images 35-56% of lateral rays crossed four or more layers (real slabs 17-31%). A/Bs
     (the back left as it was): 10 of 10, then 10 of 10 on new patients, for muscles on muscles.
-    Against SUPERFICIAL_ON_DEEP 0, at the carina and 20 mm
-    below (labels, layers of 2 mm or more): rays crossing four or more layers 53% -> 23%; the
-    lungs do not move."""
+    Against SUPERFICIAL_ON_DEEP 0, at the carina and 20 mm below (labels, layers of 2 mm or more):
+    rays crossing four or more layers 53% -> 23%; the lungs do not move."""
     from mitsgan.data.phantom import chest_wall as CW
 
     share, lungs = {}, {}

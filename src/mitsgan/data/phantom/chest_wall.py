@@ -157,7 +157,8 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     # moved outside them): fat | muscle | fat | muscle stacked round the ribs read as onion skin.
     # Not at the back: there the trapezius stays a band over the erector spinae (sunk, the fat
     # between showed as straight-edged wedges under the skin beside the spine).
-    front_side = np.clip((f32(SINK_BACK_RAD[1]) - ath) / f32(SINK_BACK_RAD[1] - SINK_BACK_RAD[0]), 0.0, 1.0)
+    front_side = np.clip((f32(SINK_BACK_RAD[1]) - ath) / f32(SINK_BACK_RAD[1] - SINK_BACK_RAD[0]),
+                         0.0, 1.0)
     sink = f32(SUPERFICIAL_ON_DEEP) * front_side * np.maximum(d_mus - belly - d_fat0, f32(0.0))
     lab[body] = MUSCLE
     lab[body & (depth0 < d_fat0 + sink - sup - plane)] = FAT
@@ -192,21 +193,23 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
         # Its depth in the shoulder muscles runs from SCAPULA_DEPTH_FRAC[0] of their thickness at
         # the medial border (close to the ribs) to [1] at the lateral one: the blade lifts off the
         # rib cage laterally, over the subscapularis (see SCAPULA_DEPTH_FRAC).
-        q = np.clip((2.25 + span - ath) / f32(2.0 * span), 0.0, 1.0)  # 0 medial border, 1 lateral
+        q = np.clip((SCAPULA_CENTRE_RAD + span - ath) / f32(2.0 * span), 0.0, 1.0)  # 0 medial border, 1 lateral
         frac = f32(SCAPULA_DEPTH_FRAC[0]) + f32(SCAPULA_DEPTH_FRAC[1] - SCAPULA_DEPTH_FRAC[0]) * q
         sd = depth0 - (d_fat0 + frac * shoulder)
-        on = (np.abs(ath - 2.25) < span) & (shoulder > 3.0)
-        lateral = np.clip((ath - (2.25 - span)) / f32(SCAPULA_BORDER[1]), 0.0, 1.0)  # 1 away from the lateral tip
+        on = (np.abs(ath - SCAPULA_CENTRE_RAD) < span) & (shoulder > 3.0)
+        # 1 away from the lateral tip:
+        lateral = np.clip((ath - (SCAPULA_CENTRE_RAD - span)) / f32(SCAPULA_BORDER[1]), 0.0, 1.0)
         half = f32(0.5 * w.scap_thick_mm) + f32(SCAPULA_BORDER[0]) * (1.0 - lateral) * f32(upper)
         # Each end a half-disc, not a radial cut ("a flat, squared-off end, like a clipping
         # edge"; round 18, with the marrow below: 15 of 15 comparisons, then 15 of 15 on new
         # patients). end_mm: mm along the plate from its nearer end.
-        end_mm = (f32(span) - np.abs(ath - f32(2.25))) * np.hypot(X, Y)
+        end_mm = (f32(span) - np.abs(ath - f32(SCAPULA_CENTRE_RAD))) * np.hypot(X, Y)
         sd = np.sqrt(sd ** 2 + np.maximum(half - end_mm, f32(0.0)) ** 2)
         scap = body & on & (np.abs(sd) < half)
         lab[scap] = CORTICAL
         lab[scap & (np.abs(sd) < half - 1.4)] = TRABECULAR
-        scapular_spines(p, w, X, Y, t, theta, scap & (np.abs(ath - f32(2.25)) < f32(0.03)), depth_skin, lab)
+        middle = scap & (np.abs(ath - f32(SCAPULA_CENTRE_RAD)) < f32(0.03))
+        scapular_spines(p, w, X, Y, t, theta, middle, depth_skin, lab)
     return body, depth_skin, belly
 
 
@@ -233,7 +236,7 @@ def scapular_spines(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, th
             continue
         iy, ix = np.nonzero(at)
         jx, jy = float(xs[ix].mean()), float(ys[iy].mean())
-        phi = 2.25 + SCAPULA_SPINE_TILT
+        phi = SCAPULA_CENTRE_RAD + SCAPULA_SPINE_TILT
         ux, uy = side * np.sin(phi), -np.cos(phi)
         # Keep the knob SCAPULA_SPINE_MM[3] under the skin (it lies under the trapezius, never
         # in the subcutaneous fat): shorten the spine, and where the blade itself lies shallow,
@@ -261,11 +264,12 @@ def scapular_spines(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, th
         lab[tip < f32(knob - 2.5)] = TRABECULAR  # a solid bar and a knob with a small core
 
 
+SCAPULA_CENTRE_RAD = 2.25  # the blade's middle, rad from the front (soft_tissue)
 # The scapular spine (scapular_spines): it starts [0] mm above the carina and reaches its full
 # length [1] mm higher; full length [2] + 0..8 mm; its knob stays [3] mm under the skin at least.
 # Direction: the blade's outward normal turned SCAPULA_SPINE_TILT rad toward the back (LIDC-IDRI-
-# 0002, 22-40 mm above the carina: a Y whose spine runs back and a little outward, 10-15 mm long,
-# a ~3.5 mm bar ending in a ~10 mm knob).
+# 0002, 22-40 mm above the carina: a Y whose spine runs back and a little outward, ~14 mm long,
+# a ~3.5 mm bar ending in a ~11 mm knob).
 SCAPULA_SPINE_MM = (20.0, 10.0, 12.0, 3.0)
 SCAPULA_SPINE_TILT = 0.45
 SCAPULA_SPINE_HALF_MM = 1.8  # the bar's half-width
