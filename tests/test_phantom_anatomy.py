@@ -1017,18 +1017,24 @@ def test_rib_marrow_is_fattier_than_the_vertebrae(seed):
         assert counts.max() > 0.8 * counts.sum()  # nearly all the lateral marrow is rib marrow
 
 
-def _fat_under_skin_mm(lab: np.ndarray, px: float) -> dict[int, float]:
-    """Fat from the skin to the first muscle along rays from the body's centre, by angle (deg)."""
+def _rays_skin_inward(lab: np.ndarray, px: float, degrees, step_mm: float):
+    """(angle, labels) along rays from the body's centre at ``degrees`` off the front (+ = patient
+    left), sampled every ``step_mm`` and read from the skin inward."""
     body = ~np.isin(lab, (A.AIR, A.CLOTH, A.TABLE, A.OUTSIDE_FOV))
     ys, xs = np.nonzero(body)
     cy, cx = 0.5 * (ys.min() + ys.max()), 0.5 * (xs.min() + xs.max())
-    r = np.arange(0.0, 260.0, 0.5) / px
-    out = {}
-    for deg in list(range(30, 151, 6)) + list(range(-150, -29, 6)):
+    r = np.arange(0.0, 260.0, step_mm) / px
+    for deg in degrees:
         a = np.radians(deg)
         yy = np.clip(np.round(cy - r * np.cos(a)).astype(int), 0, lab.shape[0] - 1)
         xx = np.clip(np.round(cx + r * np.sin(a)).astype(int), 0, lab.shape[1] - 1)
-        ray = lab[yy, xx][: np.flatnonzero(body[yy, xx]).max() + 1][::-1]  # skin inward
+        yield deg, lab[yy, xx][: np.flatnonzero(body[yy, xx]).max() + 1][::-1]
+
+
+def _fat_under_skin_mm(lab: np.ndarray, px: float) -> dict[int, float]:
+    """Fat from the skin to the first muscle along rays from the body's centre, by angle (deg)."""
+    out = {}
+    for deg, ray in _rays_skin_inward(lab, px, list(range(30, 151, 6)) + list(range(-150, -29, 6)), 0.5):
         mus = np.flatnonzero(np.isin(ray, (A.MUSCLE, A.CORTICAL, A.TRABECULAR)))
         out[deg] = float((ray[: mus[0]] == A.FAT).sum() * 0.5) if mus.size else float("nan")
     return out
@@ -1071,16 +1077,8 @@ def _wall_layers(lab: np.ndarray, px: float) -> list[int]:
     """Fat and muscle layers (runs of at least 2 mm, the skin's excluded) from the skin in to
     the rib ring or lung, along rays from the body's centre every 10 degrees from 40 to 160
     degrees off the front, both sides."""
-    body = ~np.isin(lab, (A.AIR, A.CLOTH, A.TABLE, A.OUTSIDE_FOV))
-    ys, xs = np.nonzero(body)
-    cy, cx = 0.5 * (ys.min() + ys.max()), 0.5 * (xs.min() + xs.max())
-    r = np.arange(0.0, 260.0, 0.25) / px
     out = []
-    for deg in list(range(40, 161, 10)) + list(range(-160, -39, 10)):
-        a = np.radians(deg)
-        yy = np.clip(np.round(cy - r * np.cos(a)).astype(int), 0, lab.shape[0] - 1)
-        xx = np.clip(np.round(cx + r * np.sin(a)).astype(int), 0, lab.shape[1] - 1)
-        ray = lab[yy, xx][: np.flatnonzero(body[yy, xx]).max() + 1][::-1]  # skin inward
+    for _, ray in _rays_skin_inward(lab, px, list(range(40, 161, 10)) + list(range(-160, -39, 10)), 0.25):
         stop = np.flatnonzero(~np.isin(ray, (A.SKIN, A.FAT, A.MUSCLE)))
         ray = ray[: stop[0] if stop.size else ray.size]
         layers: list[int] = []
