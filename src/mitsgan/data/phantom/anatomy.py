@@ -333,6 +333,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
                    else (apex, (*back, t_ends), 2.0 * f - 1.0))
         return tuple(float(a[i] + g * (b[i] - a[i])) for i in range(3))  # type: ignore[return-value]
 
+    # The SVC's radius, then the brachiocephalic trunk (its radius drawn second, as when both were
+    # drawn inside the list below: every later draw stays as it was).
+    r_svc = u(8.0, 10.5)
+    trunk = _trunk(on_arch(BRANCH_ALONG_ARCH[0]), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), y_tr, t_apex, blood)
     tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_ends), r_aa, VESSEL, blood),
         # The arch bends round the left of the trachea (one straight tube from the ascending to
@@ -343,17 +347,18 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         Tube(apex, (*back, t_ends), 0.5 * (r_aa * 0.92 + r_da), VESSEL, blood),
         Tube((*back, t_ends), (x_da, y_da, t_ends + 8.0), r_da, VESSEL, blood),
         Tube((x_da, y_da, t_ends + 8.0), (x_da - 2.0, y_da + 3.0, bottom), r_da, VESSEL, blood),
-        Tube((x_svc, y_svc, top), (x_svc, y_svc, t_root - 5.0), u(8.0, 10.5), VESSEL, blood),
+        Tube((x_svc, y_svc, top), (x_svc, y_svc, t_root - 5.0), r_svc, VESSEL, blood),
         # Its three branches leave the top of the arch (brachiocephalic trunk, left carotid,
         # left subclavian) and climb to the neck.
-        Tube(on_arch(0.3), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), VESSEL, blood),
-        Tube(on_arch(0.5), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
-        Tube(on_arch(0.7), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
-        # The left brachiocephalic vein crosses in front of those branches, down to the top
-        # of the SVC: above the arch the front of the mediastinum is this vein and the thymic
-        # fat, a broad block (round 10: a narrow spike of fat from the trachea to the sternum).
-        Tube((x_aa + 52.0, y_aa - 6.0, t_apex - 34.0), (x_svc + 2.0, y_svc - 4.0, t_apex - 18.0),
-             0.55 * r_da, VESSEL, blood),
+        *trunk,
+        Tube(on_arch(BRANCH_ALONG_ARCH[1]), (x_aa + 20.0, y_aa - 2.0, top), u(3.5, 4.5), VESSEL, blood),
+        Tube(on_arch(BRANCH_ALONG_ARCH[2]), (x_da + 6.0, y_da - 8.0, top), u(4.0, 5.0), VESSEL, blood),
+        # The left brachiocephalic vein crosses in front of those branches (bent in front of the
+        # trunk), down to the top of the SVC: above the arch the front of the mediastinum is this
+        # vein and the thymic fat, a broad block (round 10: a narrow spike of fat from the trachea
+        # to the sternum).
+        *_lbcv(p, (x_aa + 52.0, y_aa - 6.0, t_apex - 34.0), (x_svc + 2.0, y_svc - 4.0, t_apex - 18.0),
+               0.55 * r_da, trunk, blood),
         # The pulmonary trunk climbs up and back from the right ventricle and divides in front
         # of the left main bronchus. Round 9: divided straight above its root, right behind
         # the sternum, its two branches crossed 6-9 cm of the slice as a V of straight rods
@@ -390,10 +395,11 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(*MAIN_BRONCHUS_RADIUS_MM[0]),
                       u(*MAIN_BRONCHUS_RADIUS_MM[1])),
     ]
-    # In list order: aorta (5), SVC, aortic branches (3), left brachiocephalic vein, pulmonary
-    # trunk (1-2) and arteries (4), lower pulmonary veins (2) and the left atrium, oesophagus,
-    # azygos (3), airways (5).
-    head = ["aorta"] * 5 + ["svc"] + ["aorta"] * 3 + ["svc"]
+    # In list order: aorta (5), SVC, aortic branches (3; the brachiocephalic trunk in n pieces), left
+    # brachiocephalic vein (n pieces), pulmonary trunk (1-2) and arteries (4), lower pulmonary veins
+    # (2) and the left atrium, oesophagus, azygos (3), airways (5).
+    n = 2 if TRUNK_KNEE else 1
+    head = ["aorta"] * 5 + ["svc"] + ["aorta"] * (n + 2) + ["svc"] * n
     tail = ["atrium"] * 3 + ["oesophagus"] + ["svc"] * 3
     n_pa = len(tubes) - 5 - len(head) - len(tail)  # the trunk (one tube or two), the arteries (two each)
     assert n_pa in (5, 6), "one group per non-airway tube, in list order"
@@ -458,6 +464,10 @@ FAT_SWAP = 0.8  # share of the fat traded with the muscle below it round the che
 # comparisons at low confidence, but took the lungs' span and area 30 mm above the carina past the
 # real scans' (seeds 0-5: 0.615 and 0.255 of the body, median; real 0.63-0.64 and 0.28-0.31).
 UPPER_CAGE_MM = 5.0  # extra side-wall thickness 40 mm above the carina (0 at the carina; 14 before round 15)
+# Where the arch's three branches (brachiocephalic trunk, left carotid, left subclavian) leave it:
+# 0 is the ascending aorta's top, 0.5 the apex, 1 the descending aorta's top. Round 27: the trunk
+# from 0.3 to 0.15, with TRUNK_KNEE (see there).
+BRANCH_ALONG_ARCH = (0.15, 0.5, 0.7)
 ARCH_RISE_MM = 12.0  # the arch's apex (its axis at t_arch_mm) lies this far above its two ends
 ARCH_APEX_X_MM = 22.0  # the apex lies at least this far left of the midline (the trachea)
 PA_BIFURCATION_BACK = 0.5  # the trunk divides this far from its root's Y toward the hila
@@ -543,6 +553,63 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
 RIGHT_BRONCHUS_REACH = 0.6
 CARINA_KNEE_MM = 10.0  # depth below the carina where each main bronchus takes its own course
 CARINA_SPREAD_MM = 3.0  # the knee's offset from the midline beyond 1.3 radii (mm)
+
+
+def _trunk(origin: tuple[float, float, float], top: tuple[float, float, float], radius_mm: float,
+           y_tr: float, t_apex: float, blood: float) -> list[Tube]:
+    """The brachiocephalic trunk: straight from the arch to ``top`` (~18 cm up, so it stays where
+    it left the arch over the whole upper chest) or, with TRUNK_KNEE, up to a knee in front of the
+    trachea's right side TRUNK_KNEE_ABOVE_APEX_MM above the arch's apex, then on up and right."""
+    if not TRUNK_KNEE:
+        return [Tube(origin, top, radius_mm, VESSEL, blood)]
+    (kx, ky), (tx, ty) = TRUNK_KNEE_MM, TRUNK_TOP_MM
+    knee = (kx, y_tr - ky, t_apex - TRUNK_KNEE_ABOVE_APEX_MM)
+    return [Tube(origin, knee, radius_mm, VESSEL, blood),
+            Tube(knee, (tx, y_tr - ty, top[2]), radius_mm, VESSEL, blood)]
+
+
+def _lbcv(p: ChestParams, left: tuple[float, float, float], right: tuple[float, float, float],
+          radius_mm: float, trunk: list[Tube], blood: float) -> list[Tube]:
+    """The left brachiocephalic vein, from the left of the upper chest down to the SVC (``right``):
+    straight, or with TRUNK_KNEE bent where it crosses the brachiocephalic trunk (``trunk``, its
+    tubes) so it passes in front of it instead of through it, though never closer than
+    LBCV_CLEAR_OF_STERNUM_MM to the sternum's back (as drawn: moved back with the retreating front
+    of the chest, see front_shift_mm)."""
+    if not TRUNK_KNEE:
+        return [Tube(left, right, radius_mm, VESSEL, blood)]
+    kx = TRUNK_KNEE_MM[0]
+    f = (left[0] - kx) / max(left[0] - right[0], 1e-6)
+    t_mid = left[2] + f * (right[2] - left[2])
+    part = next((tb for tb in trunk if min(tb.a[2], tb.b[2]) <= t_mid <= max(tb.a[2], tb.b[2])), trunk[-1])
+    x, y = M.axis_point(part, t_mid)
+    f = (left[0] - x) / max(left[0] - right[0], 1e-6)
+    y_line = left[1] + f * (right[1] - left[1])
+    y_mid = min(y_line, y - part.radius_mm - radius_mm - LBCV_CLEAR_OF_TRUNK_MM)
+    retreat = anterior_retreat_mm(p, t_mid)
+    back = sternum_y_mm(p, t_mid) + STERNUM_HALF_DEPTH_MM + radius_mm + LBCV_CLEAR_OF_STERNUM_MM
+    while y_mid < y_line and y_mid + front_shift_at_mm(p, y_mid, retreat) < back:
+        y_mid += 0.5  # back toward the straight line until it clears the sternum
+    mid = (x, min(y_mid, y_line), t_mid)
+    return [Tube(left, mid, radius_mm, VESSEL, blood), Tube(mid, right, radius_mm, VESSEL, blood)]
+
+
+# The brachiocephalic trunk. Measured (round 27, 30-45 mm above the carina): in the real scans it lies
+# in front of the trachea's right side (lung1: ~6 mm right of the trachea's axis, ~23 mm in front),
+# the left brachiocephalic vein passing in front of it; the phantoms' ran straight up from where it
+# left the arch, 4-8 mm LEFT of the trachea and 17-42 mm in front, through the vein (every patient:
+# their fat plane cut it into slivers, or the two made one lobulated blob). Blinded A/Bs both ways
+# round, 32-40 mm above the carina: with the knee (19 mm in front then) 8 of 10 comparisons ("the
+# trunk in its normal right paratracheal place behind the brachiocephalic vein"; the two losses: a
+# bulge on the arch where the trunk leaves it, and the vein pressed on the manubrium), then, the knee
+# 17 mm in front and the vein kept off the sternum, 10 of 10 on new patients with a fresh reader
+# (p = 0.001). With the SVC brought forward instead of the vein bent (3 of 10), or with the carotid
+# and subclavian given knees too (3 of 10), it lost (README, round 27).
+TRUNK_KNEE = 1
+TRUNK_KNEE_ABOVE_APEX_MM = 30.0
+TRUNK_KNEE_MM = (-7.0, 17.0)  # (X, mm in front of the trachea's axis)
+TRUNK_TOP_MM = (-20.0, 26.0)  # ... and where it leaves the chest
+LBCV_CLEAR_OF_TRUNK_MM = 3.0
+LBCV_CLEAR_OF_STERNUM_MM = 4.0
 
 
 def _azygos(p: ChestParams, svc_xy: tuple[float, float], t_car: float, bottom: float,
@@ -964,6 +1031,14 @@ RETREAT_WALL_SPREAD_RAD = 1.0  # angular reach (rad from the front midline) of t
 RETREAT_MIDLINE_FAT_RAD = 0.4  # ... fat within about this of the midline, muscle beyond
 
 
+def front_shift_at_mm(p: ChestParams, y_mm: float, retreat: float) -> float:
+    """How far back the retreating front moves a tube whose axis lies at ``y_mm`` (see below)."""
+    if retreat <= 0.0:
+        return 0.0
+    y0 = p.y_trachea_mm - FRONT_SHIFT_FREE_MM
+    return retreat * float(np.clip((y0 - y_mm) / max(y0 - p.y_sternum_mm, 1.0), 0.0, 1.0))
+
+
 def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> float:
     """How far back a tube in front of the trachea moves with the retreating front at ``t``.
 
@@ -972,13 +1047,10 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
     front of its axis, e.g. the SVC) or behind it not at all, so the right lung still reaches
     the trachea's side. Each tube moves whole (stays round) instead of being squashed.
     """
-    if retreat <= 0.0:
-        return 0.0
-    ay = M.axis_point(tube, t)[1]
-    y0 = p.y_trachea_mm - FRONT_SHIFT_FREE_MM
-    return retreat * float(np.clip((y0 - ay) / max(y0 - p.y_sternum_mm, 1.0), 0.0, 1.0))
+    return front_shift_at_mm(p, M.axis_point(tube, t)[1], retreat) if retreat > 0.0 else 0.0
 
 
+STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep
 FRONT_SHIFT_FREE_MM = 25.0  # tubes this close in front of the trachea's axis stay put
 
 
@@ -1138,7 +1210,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     st_w = 11.0 + 8.0 * upper
     dy_st = np.abs(Y - f32(p.y_sternum_mm))
     ax_st = np.abs(X)
-    e_st = (ax_st / f32(st_w)) ** 4 + (dy_st / f32(6.0)) ** 2
+    e_st = (ax_st / f32(st_w)) ** 4 + (dy_st / f32(STERNUM_HALF_DEPTH_MM)) ** 2
     sternum = e_st < 1.0
     lab[sternum] = CORTICAL
     st_marrow = (ax_st / f32(st_w - 1.5)) ** 4 + (dy_st / f32(5.0)) ** 2 < 1.0
