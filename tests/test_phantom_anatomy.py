@@ -756,7 +756,7 @@ def test_pulmonary_veins_drain_into_a_left_atrium_in_front_of_the_oesophagus(see
 def test_the_left_atrium_fills_the_mediastinum_behind_the_great_vessels_below_the_carina():
     """Round 27: with the left atrium's axis 50 mm below the carina (its top 34 mm below), slices
     28-36 mm below showed fat or scattered small blobs behind the aorta and the pulmonary trunk (the
-    first-glance "snowman of rounded blobs on a thin grey stalk"); blinded A/Bs both ways round
+    first-glance "'snowman' of vessels on a thin grey stalk"); blinded A/Bs both ways round
     preferred the chamber 8 mm higher ("a single smooth, continuous shape" there) in 8 of 8
     comparisons with a difference, then 9 of 10 on new patients with a fresh reader. 30 mm below the
     carina the slice now cuts the chamber across 46-61 mm (seeds 0-7; not at all before)."""

@@ -426,13 +426,14 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
 MAIN_BRONCHUS_RADIUS_MM = ((5.25, 6.0), (4.5, 5.25))
 LA_RADIUS_MM = 16.0  # the left atrium as a capsule across the body: its AP and CC semi-axis
 LA_HALF_WIDTH_MM = 18.0  # ... and half the length of its axis (X)
-# Its axis's depth below the carina. Round 27: at 50 mm (its top 34 mm below the carina), slices 28-36 mm
-# below showed fat or scattered small blobs behind the aorta and the pulmonary trunk (the first-glance
-# "snowman of rounded blobs on a thin grey stalk"). Blinded A/Bs both ways round, 30 and 36 mm below:
-# 42 mm ("a single smooth, continuous shape" there, where the other showed it "broken up into several
-# small separate blobs" or "missing") in 8 of 8 comparisons with a difference (p = 0.004), then 9 of 10 on new patients with a fresh reader, 28 and 38 mm below
-# (p = 0.011; that reader took the chamber for the pulmonary arteries: "featureless soft tissue where
-# they should be").
+# Its axis's depth below the carina. Round 27: at 50 mm (its top 34 mm below the carina), slices
+# 28-36 mm below showed fat or scattered small blobs behind the aorta and the pulmonary trunk (the
+# first-glance "stack of rounded bright blobs (a 'snowman' of vessels) on a thin grey stalk").
+# Blinded A/Bs both ways round, 30 and 36 mm below: 42 mm ("a single smooth, continuous shape"
+# there, where the other showed it "broken up into several small separate blobs" or "missing") in 8
+# of 8 comparisons with a difference (p = 0.004), then 9 of 10 on new patients with a fresh reader,
+# 28 and 38 mm below (p = 0.011; that reader took the chamber for the pulmonary arteries:
+# "featureless soft tissue where they should be").
 LA_BELOW_CARINA_MM = 42.0
 GREAT_VESSEL_FAT_MM = 1.0  # see render_slice
 # Half the width of the fat plane between two vessels that touch (the plane is ~2x this).
