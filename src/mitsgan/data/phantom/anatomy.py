@@ -336,7 +336,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     # The SVC's radius, then the brachiocephalic trunk (its radius drawn second, as when both were
     # drawn inside the list below: every later draw stays as it was).
     r_svc = u(8.0, 10.5)
-    trunk = _trunk(on_arch(BRANCH_ALONG_ARCH[0]), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0), y_tr, t_apex, blood)
+    trunk = _trunk(on_arch(BRANCH_ALONG_ARCH[0]), (x_aa + 4.0, y_aa - 10.0, top), u(5.5, 7.0),
+                   y_tr, t_apex, blood)
     tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_ends), r_aa, VESSEL, blood),
         # The arch bends round the left of the trachea (one straight tube from the ascending to
