@@ -1056,7 +1056,7 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
     front of its axis, e.g. the SVC) or behind it not at all, so the right lung still reaches
     the trachea's side. Each tube moves whole (stays round) instead of being squashed.
     """
-    return front_shift_at_mm(p, M.axis_point(tube, t)[1], retreat) if retreat > 0.0 else 0.0
+    return front_shift_at_mm(p, M.axis_point(tube, t)[1], retreat)
 
 
 STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep

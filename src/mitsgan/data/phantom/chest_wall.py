@@ -160,12 +160,13 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     front_side = np.clip((f32(SINK_BACK_RAD[1]) - ath) / f32(SINK_BACK_RAD[1] - SINK_BACK_RAD[0]),
                          0.0, 1.0)
     sink = f32(SUPERFICIAL_ON_DEEP) * front_side * np.maximum(d_mus - belly - d_fat0, f32(0.0))
+    deep_fat = d_fat0 + sink  # where the superficial muscle ends (its fat moved outside it)
     lab[body] = MUSCLE
-    lab[body & (depth0 < d_fat0 + sink - sup - plane)] = FAT
-    lab[body & (depth0 >= d_fat0 + sink) & (depth0 < d_mus - belly)] = FAT
+    lab[body & (depth0 < deep_fat - sup - plane)] = FAT
+    lab[body & (depth0 >= deep_fat) & (depth0 < d_mus - belly)] = FAT
     # The plane under the superficial muscles: broken where they insert or thin out.
     brk = np.sin(4.0 * theta + f32(w.fat_bumps[2, 2]) + f32(0.015 * t)) > -0.45
-    lab[body & (depth0 >= d_fat0 + sink - plane) & (depth0 < d_fat0 + sink) & (sup > 3.5) & brk] = FAT
+    lab[body & (depth0 >= deep_fat - plane) & (depth0 < deep_fat) & (sup > 3.5) & brk] = FAT
     if w.breast_mm > 0:
         # Fibroglandular cone: the deeper middle of the mound, wispy at its edges.
         # An ellipse in the mound's (angle, depth) frame, centred in the mound: the
@@ -179,7 +180,7 @@ def soft_tissue(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, depth0
     # (even in short pieces) they drew concentric rings round the lungs, the first cue a
     # blinded reader named for the chest wall ("evenly spaced bands"). Groups are separated
     # by the radial planes below and by the fat between the bellies above.
-    inner = body & (depth0 > d_fat0 + sink) & (depth0 < d_mus) & (mus > 8.0)
+    inner = body & (depth0 > deep_fat) & (depth0 < d_mus) & (mus > 8.0)
     # Radial planes between groups: pectoralis | axilla | latissimus | trapezius | erector.
     # Thin and wavy: 2 mm straight strips through a ~1 cm layer read as little boxes.
     for c in (1.45, 2.55):
