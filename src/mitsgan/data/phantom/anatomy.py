@@ -1060,14 +1060,26 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
 
 
 STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep
+# A slice shows an intervertebral disc (17% of the pitch, ~4-5 mm) only where it lies in it but for
+# this share of its thickness at either end: a thicker slab through a disc's edge also holds the end
+# plate and the body's bone, and reads as the vertebral body. Round 28: drawn from the slice's middle
+# alone, 17% of slices cut a bare grey disc with bright posterior elements ("no vertebral body, only
+# soft tissue", a first-glance cue in two rounds; lung1's 5 mm slices show bone at every level). At
+# 0.4, 2.5 mm slices show a disc in ~9% of levels; blinded A/Bs both ways round, at levels where the
+# two differ: 8 of 8 comparisons (p = 0.004), then 7 of 7 on new patients with a fresh reader (p =
+# 0.008; "a vertebral body as grey as the muscle while its posterior elements stay white").
+DISC_EDGE_SLICES = 0.4
 FRONT_SHIFT_FREE_MM = 25.0  # tubes this close in front of the trachea's axis stay put
 
 
-def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
+                 slice_mm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
 
     ``X`` is a (1, nx) row and ``Y`` a (ny, 1) column of mm coordinates; the result is
     (ny, nx). Texture, vessels, nodules, blur and noise are added later in 3-D.
+    ``slice_mm``: the slice's thickness, for what a thick slice averages over (an
+    intervertebral disc); 0 samples the plane ``t`` alone.
     """
     shape = (Y.shape[0], X.shape[1])
     hu = np.full(shape, -1000.0, dtype=f32)
@@ -1234,7 +1246,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float) -> tupl
     cavity &= ~spine_block
     lab[spine_block & body & (lab != CORTICAL) & (lab != TRABECULAR)] = MUSCLE
     vb, vb_core = _vertebral_body(X, Y, yv, rv)
-    if phase < 0.17:
+    at_mm, edge_mm = phase * p.vert_pitch_mm, DISC_EDGE_SLICES * slice_mm
+    if phase < 0.17 and (edge_mm == 0 or edge_mm <= at_mm < 0.17 * p.vert_pitch_mm - edge_mm):
         lab[vb] = DISC
     else:
         lab[vb] = TRABECULAR

@@ -107,7 +107,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     hu = np.empty(grid.shape_zyx, dtype=f32)
     lab = np.empty(grid.shape_zyx, dtype=np.uint8)
     for k, t in enumerate(ts):
-        hu[k], lab[k] = A.render_slice(p, X, Y, float(t))
+        hu[k], lab[k] = A.render_slice(p, X, Y, float(t), grid.slice_mm)
         A.render_table(p, X, Y, hu[k], lab[k])
 
     _add_texture(hu, lab, grid, r_tex)
