@@ -306,6 +306,25 @@ def test_oesophagus_is_a_flat_oval_behind_the_trachea():
         assert 15.0 < wide < 26.0 and 7.0 < deep < 13.0 and wide > 1.6 * deep, (seed, wide, deep)
 
 
+def test_the_oesophagus_rests_against_the_back_of_the_trachea_above_the_carina():
+    """Above the carina the oesophagus lies right behind the trachea (real slabs: its middle
+    11-15 mm behind the trachea's axis), not as a separate oval on the spine with fat between
+    (round 28: 18-24 mm behind, "stacked ovals"). Below the carina it returns to its own line
+    behind the left atrium."""
+    for seed in SEEDS:
+        for dt in (-30.0, -15.0):
+            p, lab, px = _slice(seed, dt)
+            _, X, Y, _ = _patient(seed)
+            oes = lab == A.ESOPHAGUS
+            airway = np.isin(lab, (A.AIRWAY_LUMEN, A.AIRWAY_WALL)) & ~ndimage.binary_fill_holes(oes)  # not its air
+            gap_mm = ndimage.distance_transform_edt(~airway, sampling=px)[oes].min()
+            behind = float(np.nonzero(oes)[0].mean()) * px + float(Y[0, 0]) - p.y_trachea_mm
+            assert gap_mm <= 3.0 and 10.0 <= behind <= 15.0, (seed, dt, gap_mm, behind)  # was 2.9-10.4, 16.7-22.3
+        oes_tube = next(tb for tb in p.tubes if tb.label == A.ESOPHAGUS)
+        t = p.t_carina_mm + 20.0
+        assert A.oesophagus_axis(p, oes_tube, t) == A.M.axis_point(oes_tube, t)
+
+
 def test_some_oesophagi_hold_a_slit_of_air_in_their_middle():
     """Swallowed air: in some patients, over part of the oesophagus's length, a slit of air
     (airway-lumen label, -1000 HU) at its centre, inside its outline; none in others."""
@@ -316,7 +335,7 @@ def test_some_oesophagi_hold_a_slit_of_air_in_their_middle():
         for dt in range(-30, 31, 6):
             t = p.t_carina_mm + dt
             hu, lab = A.render_slice(p, X, Y, t)
-            ax, ay = A.M.axis_point(oes, t)
+            ax, ay = A.oesophagus_axis(p, oes, t)
             near = (np.abs(X - ax) < 8.0) & (np.abs(Y - ay) < 5.0)
             air = near & (lab == A.AIRWAY_LUMEN)
             if air.any():
