@@ -884,6 +884,37 @@ def test_chest_wall_carries_small_vessels(seed):
     assert subcutaneous >= 1
 
 
+def test_subcutaneous_veins_enhance_little_the_internal_thoracic_vessels_fully():
+    """With contrast the internal thoracic vessels beside the sternum are as bright as the blood
+    pool, the small veins in the subcutaneous fat only a little brighter than plain blood (real
+    enhanced slabs: small blobs in that fat peak at a median 12-22 HU, 90th percentile ~66).
+    Round 28: at the blood pool's 250-450 HU they were "stray bright dots in the fat under the
+    skin" (a first-glance cue); blinded A/Bs preferred the fainter veins 10 of 10, then 10 of 10
+    on new patients."""
+    from mitsgan.data.phantom import wall_vessels as WV
+
+    seed = next(s for s in range(20) if chest_params(s).contrast_hu > 0)
+    p, X, Y, _ = _patient(seed)
+    plain = p.blood_hu - p.contrast_hu
+    veins = arteries = 0
+    for below_mm in (-30.0, 0.0, 30.0):
+        hu, lab = A.render_slice(p, X, Y, p.t_carina_mm + below_mm)
+        comps, n = ndimage.label(lab == A.VESSEL)
+        y_sternum = A.sternum_y_mm(p, p.t_carina_mm + below_mm)
+        for i in range(1, n + 1):
+            one = comps == i
+            if np.any(one & (np.abs(X) < 45.0) & (np.abs(X) > 8.0) & (Y > y_sternum) & (Y < y_sternum + 25.0)):
+                arteries += 1  # the internal thoracic pair, behind the cartilages
+                assert np.allclose(hu[one], p.blood_hu)
+                continue
+            ring = ndimage.binary_dilation(one, iterations=2) & ~one
+            if np.all(np.isin(lab[ring], (A.FAT, A.SKIN, A.VESSEL))):
+                veins += 1
+                assert np.allclose(hu[one], plain + WV.VEIN_CONTRAST_SHARE * p.contrast_hu)
+                assert hu[one].max() < plain + 0.25 * p.contrast_hu
+    assert veins >= 1 and arteries >= 2
+
+
 def test_hila_send_thick_forking_branches_out_near_the_axial_plane():
     """Each hilum sends several 4-7 mm branches outward (none toward the midline), within ~25
     degrees of the axial plane, each forking into two thinner daughters: in a slice near the

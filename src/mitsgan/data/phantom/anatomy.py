@@ -1461,7 +1461,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
 
     CW.render_arms(p, p.wall, X, Y, t, widen, lab)
     CW.render_cloth(p.cloth, theta, depth_skin, t, lab)
-    WV.render_wall_vessels(p.wall_vessels, X, Y, t, theta, rho, depth_skin, cavity & body, st_w, lab)
+    wall_veins = WV.render_wall_vessels(p.wall_vessels, X, Y, t, theta, rho, depth_skin, cavity & body, st_w, lab)
 
     # --- HU per label (textures are added in 3-D later).
     # With contrast the myocardium enhances to ~40% of the blood pool's rise, the liver and
@@ -1475,6 +1475,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)
+    if wall_veins is not None:  # small veins in the fat enhance little (WV.VEIN_CONTRAST_SHARE)
+        vein_hu = f32(plain_blood + WV.VEIN_CONTRAST_SHARE * p.contrast_hu)
+        hu = np.where(wall_veins & (lab == VESSEL), vein_hu, hu).astype(f32)
     # Sternal marrow is fattier than the vertebrae's (~100 HU lower): a bright sternum is a tell.
     # (150 HU lower, tried in round 8, made a bright rim round a dark centre: "a hollow ring".)
     # Rib and scapular marrow likewise (see RIB_MARROW_DROP_HU, SCAPULA_MARROW_DROP_HU).
