@@ -1380,7 +1380,8 @@ def test_a_thick_slice_shows_a_disc_only_where_it_lies_wholly_in_it(seed):
     bone, and reads as the vertebral body (real 2.5-5 mm slabs show bone at nearly every level);
     one wholly inside the disc shows the disc. Round 28: drawn from the slice's middle alone, 17%
     of slices cut a bare grey disc ("no vertebral body, only soft tissue", a first-glance cue in
-    two rounds); blinded A/Bs preferred the bone 8 of 8, then 7 of 7 on new patients."""
+    two rounds); blinded A/Bs preferred the bone 8 of 8, then 7 of 7 on new patients, and 7 of 7
+    again for the wider edge (DISC_EDGE_SLICES 0.4 -> 0.7)."""
     p, X, Y, _ = _patient(seed)
     X, Y = X[:, ::4], Y[::4]  # the vertebral body is ~30 mm across: 2.8 mm pixels do
     disc_mm = 0.17 * p.vert_pitch_mm
@@ -1396,4 +1397,4 @@ def test_a_thick_slice_shows_a_disc_only_where_it_lies_wholly_in_it(seed):
     assert body(0.5 * disc_mm, 2.5) == A.DISC
     ts = t0 + np.arange(0.0, p.vert_pitch_mm, 0.25)
     share = np.mean([A.render_slice(p, X, Y, t, 2.5)[1][row, mid] == A.DISC for t in ts])
-    assert 0.04 <= share <= 0.11, share
+    assert 0.01 <= share <= 0.06, share  # 0.17 before
