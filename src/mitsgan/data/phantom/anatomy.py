@@ -1078,7 +1078,8 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
 
 
 STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep
-# A slice shows an intervertebral disc (17% of the pitch, ~4-5 mm) only where it lies in it but for
+DISC_SHARE_OF_PITCH = 0.17  # an intervertebral disc's height over the vertebrae's pitch (~4-5 mm)
+# A slice shows an intervertebral disc (DISC_SHARE_OF_PITCH) only where it lies in it but for
 # this share of its thickness at either end: a thicker slab through a disc's edge also holds the end
 # plate and the body's bone, and reads as the vertebral body. Round 28: drawn from the slice's middle
 # alone, 17% of slices cut a bare grey disc with bright posterior elements ("no vertebral body, only
@@ -1086,7 +1087,7 @@ STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep
 # 0.4 (2.5 mm slices show a disc at ~9% of levels) blinded A/Bs both ways round, at levels where the
 # two differ, preferred it in 8 of 8 comparisons (p = 0.004), then 7 of 7 on new patients with a
 # fresh reader (p = 0.008; "a vertebral body as grey as the muscle while its posterior elements stay
-# white"); the final first-glance round still found bare discs in 3 of 12 phantom slices (the real
+# white"); a later first-glance round still found bare discs in 3 of 12 phantom slices (the real
 # slabs: none in ~40 slices 1.25-2.5 mm thick, where ~4 were due at 9%), and 0.7 (2.5 mm slices:
 # ~3-5% of levels; 1.25 mm: ~10%) beat 0.4 in 7 of 7 on new patients with a fresh reader (p = 0.008).
 DISC_EDGE_SLICES = 0.7
@@ -1268,7 +1269,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     lab[spine_block & body & (lab != CORTICAL) & (lab != TRABECULAR)] = MUSCLE
     vb, vb_core = _vertebral_body(X, Y, yv, rv)
     at_mm, edge_mm = phase * p.vert_pitch_mm, DISC_EDGE_SLICES * slice_mm
-    if phase < 0.17 and (edge_mm == 0 or edge_mm <= at_mm < 0.17 * p.vert_pitch_mm - edge_mm):
+    disc_mm = DISC_SHARE_OF_PITCH * p.vert_pitch_mm
+    if phase < DISC_SHARE_OF_PITCH and (edge_mm == 0 or edge_mm <= at_mm < disc_mm - edge_mm):
         lab[vb] = DISC
     else:
         lab[vb] = TRABECULAR
