@@ -16,8 +16,11 @@ bronchi, a left pulmonary artery that runs back over the left main bronchus, a r
 that runs out toward its hilum, facet joints that close the spinal canal at the discs, a pulmonary
 trunk that runs back to its bifurcation nearly in the axial plane, a chest whose front comes back
 toward the trachea above the carina, enhanced great vessels as bright as the real slabs', main
-bronchi narrower than the descending aorta and a trachea as deep as it is wide. Noise-free single
-slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
+bronchi narrower than the descending aorta, a trachea as deep as it is wide, a brachiocephalic trunk in
+front of the trachea behind the left brachiocephalic vein, a left atrium behind the great vessels
+below the carina, an oesophagus against the trachea's back above it, discs only where a thick slice
+lies wholly in one, and faint small veins in the chest wall's fat. Noise-free single slices
+(anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
 import itertools
