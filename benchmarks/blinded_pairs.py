@@ -5,7 +5,7 @@ Issue 3 asks that "a person shown both in lung window does not spot the phantom 
 glance". This writes the test material and scores it:
 
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
-        [--per-phantom 3 | --match-levels]
+        [--per-phantom 3 | --match-levels [--match-thickness]] [--regions lung mediastinum spine]
     # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
     # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
     python benchmarks/blinded_pairs.py score OUT
@@ -31,6 +31,13 @@ thick as the real slice's (nearest of the phantom's 1-2.5 mm: the LIDC slabs are
 2.5 mm, lung1 5 mm). Unmatched, most phantom slices were 1-1.5 mm: thin slices cut the lung
 vessels as short oblique pieces where a 2.5-5 mm slice shows them as longer lines, and are
 noisier, cues about the acquisition rather than the anatomy.
+
+``--regions lung mediastinum spine`` also writes, from the same pairs, one folder per region
+(``OUT/lung/pair_XX.png`` ...; each with its own left/right draw and key, for a fresh reader
+each) showing only a square of that region, both slices resampled to the same mm scale
+(:func:`region_crop`). Why: every whole-slice round ends 12/12 and its readers name several cues
+at once; how often a reader still picks the phantom out of the lungs alone, the mediastinum
+alone or the spine and back alone says which part still gives it away.
 """
 from __future__ import annotations
 
@@ -40,6 +47,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
+
+from phantom_realism import two_lungs  # the benchmarks' folder is on the path (script or test)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ct"
@@ -59,10 +69,10 @@ REAL_CONTRAST = {"LIDC-IDRI-0001": True, "LIDC-IDRI-0002": False, "LIDC-IDRI-000
                  "lung1": False}
 
 
-def real_slices() -> list[tuple[np.ndarray, float, bool, float]]:
+def real_slices() -> list[tuple[np.ndarray, float, bool, float, float]]:
     """Three slices per real scan (read by the realism benchmark's loader, same folder), each
-    with its height below the carina in mm (negative: above it), its contrast state and its
-    slice thickness (mm)."""
+    with its height below the carina in mm (negative: above it), its contrast state, its
+    slice thickness (mm) and its pixel size (mm)."""
     from phantom_realism import real_scans
 
     scans = real_scans()
@@ -72,19 +82,22 @@ def real_slices() -> list[tuple[np.ndarray, float, bool, float]]:
         n = scan.shape[0]
         ks = (8, 16, 24) if name == "lung1" else (2, n // 2, n - 3)
         out += [(scan.hu[k], (REAL_CARINA_INDEX[name] - k) * scan.spacing_zyx[0], REAL_CONTRAST[name],
-                 scan.spacing_zyx[0]) for k in ks]
+                 scan.spacing_zyx[0], scan.spacing_zyx[2]) for k in ks]
     return out
 
 
-def phantom_slices(seeds: list[int], rng: np.random.Generator, per_phantom: int = 3) -> list[np.ndarray]:
+def phantom_slices(seeds: list[int], rng: np.random.Generator,
+                   per_phantom: int = 3) -> list[tuple[np.ndarray, float]]:
+    """(slice, pixel mm): ``per_phantom`` slices of each seed's phantom, where its lungs are large."""
     from mitsgan.data.phantom import generate_phantom
 
     out = []
     for s in seeds:
-        hu = generate_phantom(seed=s).scan.hu
+        scan = generate_phantom(seed=s).scan
+        hu = scan.hu
         lung = (hu < -600).reshape(hu.shape[0], -1).sum(axis=1)
         ks = np.flatnonzero(lung > 0.5 * lung.max())
-        out += [hu[k] for k in rng.choice(ks, size=min(per_phantom, len(ks)), replace=False)]
+        out += [(hu[k], scan.spacing_zyx[2]) for k in rng.choice(ks, size=min(per_phantom, len(ks)), replace=False)]
     return out
 
 
@@ -110,9 +123,11 @@ def slab_matches(seed: int, below_carina_mm: float, contrast: bool, slices: int 
             and (slice_mm is None or abs(grid.slice_mm - slice_mm) < 1e-6))
 
 
-def level_matched_slices(levels: list[tuple[float, bool, float | None]], first_seed: int) -> list[np.ndarray]:
-    """One phantom slice per (mm below the carina, contrast, slice thickness or None) in
-    ``levels``, each from its own phantom, the next seed from ``first_seed`` that matches."""
+def level_matched_slices(levels: list[tuple[float, bool, float | None]],
+                         first_seed: int) -> list[tuple[np.ndarray, float]]:
+    """One phantom slice (with its pixel mm) per (mm below the carina, contrast, slice thickness
+    or None) in ``levels``, each from its own phantom, the next seed from ``first_seed`` that
+    matches."""
     from mitsgan.data.phantom import generate_phantom
     from phantom_realism import carina_slice
 
@@ -124,33 +139,85 @@ def level_matched_slices(levels: list[tuple[float, bool, float | None]], first_s
         k_car = carina_slice(scan, s)  # world z = -t: the index grows toward the head
         k = int(np.clip(round(k_car - level / scan.spacing_zyx[0]), 0, scan.shape[0] - 1))
         print(f"seed {s}: slice {k}, {level:+.0f} mm from the carina, contrast {contrast}")
-        out.append(scan.hu[k])
+        out.append((scan.hu[k], scan.spacing_zyx[2]))
         s += 1
     return out
 
 
+REGIONS = ("lung", "mediastinum", "spine")
+REGION_MM = {"lung": 70.0, "mediastinum": 110.0, "spine": 110.0}  # side of each region's square
+SPINE_ABOVE_LUNG_BACK_MM = 25.0  # the vertebral body lies about this far in front of it
+REGION_PX_PER_MM = 4.0  # both slices resampled to this scale: no pixel-size cue, room to look
+
+
+def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | None:
+    """A square of one region of an axial slice (HU), resampled to REGION_PX_PER_MM; None where
+    the slice shows no two lungs to place it by.
+
+    ``lung``: centred where the larger lung lies deepest inside its own outline (as far as it
+    gets from the mediastinum, the wall and the diaphragm); ``mediastinum``: on the midpoint of
+    the two lungs' centroids (between them, the vessels and airways); ``spine``: on that
+    midline SPINE_ABOVE_LUNG_BACK_MM in front of the lungs' back edge (the vertebra, the
+    paravertebral lung, the back muscles)."""
+    found = two_lungs(hu)
+    if found is None:
+        return None
+    _, lungs = found
+    lab, n = ndimage.label(lungs)
+    if n < 2:
+        return None
+    sizes = ndimage.sum_labels(lungs, lab, [1, 2])
+    cents = ndimage.center_of_mass(lungs, lab, [1, 2])
+    mid_y, mid_x = (cents[0][0] + cents[1][0]) / 2, (cents[0][1] + cents[1][1]) / 2
+    if region == "lung":
+        # Vessels are holes in the < -400 HU mask: filled, they do not push the centre aside.
+        depth = ndimage.distance_transform_edt(ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes))))
+        cy, cx = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    elif region == "mediastinum":
+        cy, cx = mid_y, mid_x
+    elif region == "spine":
+        cy, cx = float(np.flatnonzero(lungs.any(axis=1))[-1]) - SPINE_ABOVE_LUNG_BACK_MM / pixel_mm, mid_x
+    else:
+        raise ValueError(f"unknown region {region!r}; expected one of {REGIONS}")
+    half_px = REGION_MM[region] / 2 / pixel_mm
+    out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
+    # Sample the square on the output grid (bilinear), air outside the slice.
+    grid = (np.arange(out_px) + 0.5) / out_px * 2 * half_px - half_px
+    rows, cols = np.meshgrid(cy + grid, cx + grid, indexing="ij")
+    return ndimage.map_coordinates(hu.astype(np.float32), [rows, cols], order=1,
+                                   mode="constant", cval=-1024.0)
+
+
 def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
-         match_levels: bool = False, match_thickness: bool = False) -> None:
+         match_levels: bool = False, match_thickness: bool = False,
+         regions: tuple[str, ...] = ()) -> None:
     rng = np.random.default_rng(seed)
     reals_with_level = real_slices()
     rng.shuffle(reals_with_level)
-    reals = [hu for hu, _, _, _ in reals_with_level][:pairs]
+    reals = [(hu, px) for hu, _, _, _, px in reals_with_level][:pairs]
     if match_levels:
         phantoms = level_matched_slices([(lv, c, nearest_phantom_slice_mm(mm) if match_thickness else None)
-                                         for _, lv, c, mm in reals_with_level][:pairs], seeds[0])
+                                         for _, lv, c, mm, _ in reals_with_level][:pairs], seeds[0])
     else:
         phantoms = phantom_slices(seeds, rng, per_phantom)
         rng.shuffle(phantoms)
     n = min(pairs, len(reals), len(phantoms))
+    _write_pairs(out, [(phantoms[i][0], reals[i][0]) for i in range(n)], rng)
+    for region in regions:
+        crops = [(region_crop(*phantoms[i], region), region_crop(*reals[i], region)) for i in range(n)]
+        _write_pairs(out / region, [c for c in crops if c[0] is not None and c[1] is not None], rng)
+
+
+def _write_pairs(out: Path, pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> None:
+    """(phantom, real) slices as OUT/pair_XX.png, the phantom left or right at random, and the key."""
     out.mkdir(parents=True, exist_ok=True)
     key = {}
-    for i in range(n):
+    for i, (phantom, real) in enumerate(pairs):
         left = bool(rng.integers(2))
-        images = (phantoms[i], reals[i]) if left else (reals[i], phantoms[i])
-        save_side_by_side(images, out / f"pair_{i:02d}.png")
+        save_side_by_side((phantom, real) if left else (real, phantom), out / f"pair_{i:02d}.png")
         key[f"pair_{i:02d}"] = "A" if left else "B"
     (out / ".key.json").write_text(json.dumps(key, indent=1))
-    print(f"wrote {n} pairs to {out}; the reader writes {out / 'answers.json'}")
+    print(f"wrote {len(pairs)} pairs to {out}; the reader writes {out / 'answers.json'}")
 
 
 def save_panels(images: list[np.ndarray], labels: list[str], path: Path, gap_px: int = 16,
@@ -211,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--match-thickness", action="store_true",
                    help="with --match-levels: only phantoms whose slices are as thick as the real "
                         "slice's (the nearest of the phantom's 1-2.5 mm; lung1's 5 mm gets 2.5)")
+    m.add_argument("--regions", nargs="+", choices=REGIONS, default=[],
+                   help="also one folder per region, showing only a square of it (see region_crop)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
@@ -221,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.match_thickness and not args.match_levels:
             ap.error("--match-thickness needs --match-levels")
         make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels,
-             args.match_thickness)
+             args.match_thickness, tuple(args.regions))
     else:
         score(args.out)
     return 0

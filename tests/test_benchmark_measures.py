@@ -332,3 +332,37 @@ def test_first_glance_pairs_can_match_the_real_slice_thickness():
     other = next(s for s in SLICE_CHOICES_MM if s != grid.slice_mm)
     assert not pairs.slab_matches(seed, level, contrast, slice_mm=other)
     assert not pairs.slab_matches(seed, level, not contrast, slice_mm=grid.slice_mm)
+
+
+@pytest.mark.parametrize("px", [0.6, 0.8])
+def test_regional_first_glance_crops_show_each_region_at_one_mm_scale(px):
+    """``region_crop`` cuts the same mm square whatever the pixel size: a 10 mm marker spans the
+    same output pixels at 0.6 and 0.8 mm; the lung square is centred inside the larger lung, the
+    mediastinum's between the two lungs, the spine's on the midline 25 mm in front of the lungs'
+    back edge; a slice without two lungs gives None."""
+    pairs = _bench_module("blinded_pairs")
+    hu, X, Y = _chest(px)
+    hu[((X + 60) / 55) ** 2 + (Y / 75) ** 2 < 1] = -870.0  # the right lung (image left) the larger
+    hu[(np.abs(X) < 5) & (np.abs(Y) < 5)] = 500.0  # a 10 mm marker between the lungs
+    hu[(X + 60) ** 2 + Y ** 2 < 4] = 40.0  # a vessel on the larger lung's deepest line (|Y| < 20)
+    scale = pairs.REGION_PX_PER_MM
+    med = pairs.region_crop(hu, px, "mediastinum")
+    side = int(round(pairs.REGION_MM["mediastinum"] * scale))
+    assert med.shape == (side, side)
+    marked = np.argwhere(med > 250.0)
+    centre = (side - 1) / 2
+    assert np.allclose(marked.mean(axis=0), centre, atol=scale)  # the marker in the middle
+    assert abs(np.ptp(marked[:, 1]) + 1 - 10.0 * scale) <= scale  # 10 mm wide at either pixel size
+    lung = pairs.region_crop(hu, px, "lung")
+    c = (lung.shape[0] - 1) / 2
+    vessel = np.argwhere(lung > -400.0)
+    # Centred on that line, in the larger lung (an ellipse 110 x 150 mm: the deepest points lie on
+    # its long axis, within 20 mm of its middle), a hole in the mask that does not move the centre.
+    assert abs(vessel[:, 1].mean() - c) <= scale and abs(vessel[:, 0].mean() - c) <= 20 * scale
+    assert np.mean(lung < -800.0) > 0.98  # all lung round it
+    back_mm = float(Y[np.flatnonzero((hu == -870.0).any(axis=1))[-1], 0])  # the lungs' back edge
+    hu[(np.abs(X) < 2) & (np.abs(Y - (back_mm - pairs.SPINE_ABOVE_LUNG_BACK_MM)) < 2)] = 1500.0
+    spine = pairs.region_crop(hu, px, "spine")
+    marked = np.argwhere(spine > 1000.0)
+    assert np.allclose(marked.mean(axis=0), (spine.shape[0] - 1) / 2, atol=scale)
+    assert pairs.region_crop(np.full_like(hu, -1000.0), px, "lung") is None
