@@ -3,7 +3,8 @@ and lines in two lungs, ``vessel_pieces`` finds them by size and length, per 100
 leaves out what touches only the lung's edge; ``subcutaneous_fat`` reads a drawn fat layer's
 thickness and spread; ``phantom_ab.measure`` reports each version of an A/B with its own
 constants, ``make`` shows each comparison both ways round and ``score`` counts it only when both
-answers agree; the reader's PNGs show each slice pixel for pixel."""
+answers agree; the reader's PNGs show each slice pixel for pixel; the regional first-glance crops
+cut one region at one mm scale."""
 from __future__ import annotations
 
 import importlib.util
