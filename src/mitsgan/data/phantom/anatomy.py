@@ -11,20 +11,22 @@ Layers follow a ray from the body centre: skin, subcutaneous fat, muscle (drawn 
 :mod:`chest_wall`, with breasts, scapulae and arms; its small vessels by
 :mod:`wall_vessels`), the rib ring (intercostal muscle, ribs, costal cartilage,
 sternum), then the thoracic cavity, which is split
-into lungs, mediastinum (fat, heart with its fat from :mod:`heart`, great vessels,
-trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
+into lungs, mediastinum (fat with lymph nodes from :mod:`lymph_nodes`, heart with its fat from
+:mod:`heart`, great vessels, trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
 spleen. The values are non-contrast CT values (blood and myocardium ~ +40 HU), plus
 contrast in about half the patients and thymic tissue in about a third.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from scipy import ndimage
 
 from mitsgan.data.phantom import chest_wall as CW
 from mitsgan.data.phantom import heart as H
+from mitsgan.data.phantom import lymph_nodes as LN
 from mitsgan.data.phantom import mediastinum as M
 from mitsgan.data.phantom import wall_vessels as WV
 from mitsgan.data.phantom.chest_wall import render_table  # noqa: F401  (the couch; kept importable here)
@@ -34,6 +36,7 @@ AIR, SKIN, FAT, MUSCLE, CORTICAL, TRABECULAR, CARTILAGE, LUNG = 0, 1, 2, 3, 4, 5
 MED_FAT, HEART, VESSEL, AIRWAY_WALL, AIRWAY_LUMEN, LIVER, ESOPHAGUS, TABLE = 8, 9, 10, 11, 12, 13, 14, 15
 CANAL, DISC, SPLEEN, BREAST, CLOTH, OUTSIDE_FOV = 16, 17, 18, CW.BREAST, CW.CLOTH, 255
 assert (WV.FAT, WV.MUSCLE, WV.LUNG, WV.MED_FAT, WV.VESSEL) == (FAT, MUSCLE, LUNG, MED_FAT, VESSEL)
+assert LN.MED_FAT == MED_FAT
 
 f32 = np.float32
 
@@ -103,6 +106,7 @@ class ChestParams:
     cloth: np.ndarray | None = None  # gown / blanket folds, see chest_wall.sample_cloth
     thymus_hu: float = 0.0  # HU the anterior mediastinal fat gains from thymic tissue (0: all fat)
     wall_vessels: WV.WallVessels | None = None  # small vessels of the chest wall
+    lymph_nodes: LN.LymphNodes | None = None  # mediastinal lymph nodes
     hila: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     # Iodinated contrast in the blood (HU added to the blood pool; 0: a plain scan). See
     # sample_chest_params: already included in blood_hu and in the vessel tubes' HU.
@@ -235,6 +239,7 @@ def sample_chest_params(rng: np.random.Generator) -> ChestParams:
     thymic, rise = u() < THYMUS_FRACTION, u(50.0, 120.0)
     p.thymus_hu = rise if thymic else 0.0
     p.wall_vessels = WV.sample_wall_vessels(rng)  # drawn last, like the thymus
+    p.lymph_nodes = LN.sample_lymph_nodes(p.y_trachea_mm, p.t_carina_mm, rng, partial(_mediastinal_labels, p))
     return p
 
 
@@ -1094,6 +1099,15 @@ DISC_EDGE_SLICES = 0.7
 FRONT_SHIFT_FREE_MM = 25.0  # tubes this close in front of the trachea's axis stay put
 
 
+def _mediastinal_labels(p: ChestParams, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels of the slice at depth ``t`` on a 0.5 mm grid round the mediastinum (X +-60 mm, Y
+    from 70 mm in front of the trachea to 40 mm behind it), with its X row and Y column: where
+    the lymph nodes look for fat."""
+    X = np.arange(-60.0, 60.0, 0.5, dtype=f32)[None, :]
+    Y = np.arange(p.y_trachea_mm - 70.0, p.y_trachea_mm + 40.0, 0.5, dtype=f32)[:, None]
+    return render_slice(p, X, Y, t)[1], X, Y
+
+
 def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
                  slice_mm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
@@ -1497,6 +1511,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
         w = M.thymic_weight(p, X, Y, t)
         if w is not None:
             hu = np.where(lab == MED_FAT, hu + f32(p.thymus_hu) * w, hu).astype(f32)
+    hu = LN.render_lymph_nodes(p.lymph_nodes, X, Y, t, lab, hu, p.contrast_hu)
     if section is not None:
         # Myocardium a little denser than the blood pool (visible only faintly without contrast).
         hu = np.where((lab == HEART) & (eh < 0.55), f32(p.blood_hu - 4.0), hu)
