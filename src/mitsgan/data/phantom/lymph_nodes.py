@@ -12,7 +12,7 @@ it mostly in fat: cut by the lung or a vessel it would show a flat edge no node 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -43,44 +43,69 @@ MIN_FAT_SHARE = 0.7  # drawn in a slice only where this share of its section lie
 
 @dataclass
 class LymphNodes:
-    """Per patient: (K, 7) rows of centre X, Y, t (mm), short and long in-plane semi-axes and
-    the semi-axis along t (mm), and the in-plane angle of the long axis (rad)."""
+    """Per patient: the stations' draws and, fitted to the fat on first use, the nodes.
 
-    nodes: np.ndarray
+    Why lazy: fitting renders a small slice per node (~0.2 s a patient), and the anatomy's
+    parameters are drawn far more often than they are rendered (slab and level checks).
+    """
+
+    draws: np.ndarray  # (K, 8): station index, present (0/1), t from the carina, radius, long, height, angle, spare
+    y_trachea_mm: float
+    t_carina_mm: float
+    labels_at: Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, compare=False)
+    _nodes: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """(K, 7) rows of centre X, Y, t (mm), short and long in-plane semi-axes and the semi-axis
+        along t (mm), and the in-plane angle of the long axis (rad)."""
+        if self._nodes is None:
+            self._nodes = np.zeros((0, 7))  # while fitting, the slices it renders draw no nodes
+            self._nodes = _fit_to_fat(self)
+        return self._nodes
 
 
 def sample_lymph_nodes(y_trachea_mm: float, t_carina_mm: float, rng: np.random.Generator,
                        labels_at: Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]]) -> LymphNodes:
     """The nodes of one patient: at most one per station (two below the carina), each with its
-    chance and a fixed number of draws (the count does not shift the rest), each moved to where
-    its station's fat is deepest and shrunk to fit it. ``labels_at(t)``: (labels, X row, Y column)
-    of a noise-free slice at depth ``t``, where the nodes are not drawn yet."""
+    chance and a fixed number of draws (the count does not shift the rest). ``labels_at(t)``:
+    (labels, X row, Y column) of a noise-free slice at depth ``t``, where the nodes find their fat."""
     rows = []
-    for name, xr, yr, tr, rr, chance in STATIONS:
+    for k, (name, _, _, tr, rr, chance) in enumerate(STATIONS):
         for _ in range(2 if name == "7" else 1):
             present = rng.uniform() < chance
             t, r = rng.uniform(*tr), rng.uniform(*rr)
             long, height, angle = (rng.uniform(*NODE_LONG_OVER_SHORT), rng.uniform(*NODE_HEIGHT_OVER_SHORT),
                                    rng.uniform(0, np.pi))
-            if not present:
-                continue
-            lab, X, Y = labels_at(t_carina_mm + t)
-            px = float(X[0, 1] - X[0, 0])
-            fat = lab == MED_FAT
-            for x0, y0, t0, _, b0, c0, _ in rows:  # not in a node placed before (station 7 has two)
-                if abs(t_carina_mm + t - t0) < c0:
-                    fat &= (X - x0) ** 2 + (Y - y0) ** 2 > (b0 + NODE_FAT_RIM_MM) ** 2
-            depth = ndimage.distance_transform_edt(fat) * px  # mm to the fat's edge
-            box = ((X >= xr[0] - STATION_SLACK_MM) & (X <= xr[1] + STATION_SLACK_MM)
-                   & (Y >= y_trachea_mm + yr[0] - STATION_SLACK_MM) & (Y <= y_trachea_mm + yr[1] + STATION_SLACK_MM))
-            depth = np.where(box, depth, 0.0)
-            j, i = np.unravel_index(int(np.argmax(depth)), depth.shape)
-            room = float(depth[j, i]) - NODE_FAT_RIM_MM
-            if room < MIN_NODE_RADIUS_MM:
-                continue  # no fat there in this patient
-            a = min(r, room)
-            rows.append((float(X[0, i]), float(Y[j, 0]), t_carina_mm + t, a, min(a * long, room * 1.5), a * height, angle))
-    return LymphNodes(np.asarray(rows, dtype=np.float64).reshape(-1, 7))
+            rows.append((k, float(present), t, r, long, height, angle, 0.0))
+    return LymphNodes(np.asarray(rows, dtype=np.float64), y_trachea_mm, t_carina_mm, labels_at)
+
+
+def _fit_to_fat(ln: LymphNodes) -> np.ndarray:
+    """Each present node moved to where its station's fat is deepest and shrunk to fit it."""
+    rows: list[tuple[float, ...]] = []
+    for k, present, t, r, long, height, angle, _ in ln.draws:
+        if not present:
+            continue
+        _, xr, yr, _, _, _ = STATIONS[int(k)]
+        lab, X, Y = ln.labels_at(ln.t_carina_mm + t)
+        px = float(X[0, 1] - X[0, 0])
+        fat = lab == MED_FAT
+        for x0, y0, t0, _, b0, c0, _ in rows:  # not in a node placed before (station 7 has two)
+            if abs(ln.t_carina_mm + t - t0) < c0:
+                fat &= (X - x0) ** 2 + (Y - y0) ** 2 > (b0 + NODE_FAT_RIM_MM) ** 2
+        depth = ndimage.distance_transform_edt(fat) * px  # mm to the fat's edge
+        y_tr = ln.y_trachea_mm
+        box = ((X >= xr[0] - STATION_SLACK_MM) & (X <= xr[1] + STATION_SLACK_MM)
+               & (Y >= y_tr + yr[0] - STATION_SLACK_MM) & (Y <= y_tr + yr[1] + STATION_SLACK_MM))
+        depth = np.where(box, depth, 0.0)
+        j, i = np.unravel_index(int(np.argmax(depth)), depth.shape)
+        room = float(depth[j, i]) - NODE_FAT_RIM_MM
+        if room < MIN_NODE_RADIUS_MM:
+            continue  # no fat there in this patient
+        a = min(r, room)
+        rows.append((float(X[0, i]), float(Y[j, 0]), ln.t_carina_mm + t, a, min(a * long, room * 1.5), a * height, angle))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
 
 
 STATION_SLACK_MM = 6.0  # a node may sit this far outside its station's box, where the fat is
