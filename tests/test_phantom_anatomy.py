@@ -19,8 +19,8 @@ toward the trachea above the carina, enhanced great vessels as bright as the rea
 bronchi narrower than the descending aorta, a trachea as deep as it is wide, a brachiocephalic trunk in
 front of the trachea behind the left brachiocephalic vein, a left atrium behind the great vessels
 below the carina, an oesophagus against the trachea's back above it, discs only where a thick slice
-lies wholly in one, faint small veins in the chest wall's fat, and lymph nodes in the mediastinal
-fat. Noise-free single slices
+lies wholly in one, faint small veins in the chest wall's fat, lymph nodes in the mediastinal
+fat, and an upper mediastinum whose filled outline drapes between the vessels. Noise-free single slices
 (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
@@ -1440,3 +1440,31 @@ def test_lymph_nodes_lie_in_the_mediastinal_fat_at_their_stations(monkeypatch):
                 area = here.sum() * px * px
                 assert LN.MIN_FAT_SHARE * 0.8 * np.pi * a * b <= area <= 1.2 * np.pi * a * b, (seed, area, a, b)
         assert drawn >= 0.6 * len(nodes), (seed, drawn, len(nodes))
+
+
+def test_a_long_hull_face_sags_between_the_structures_that_hold_it_out(monkeypatch):
+    """The upper mediastinum's hull fill drapes between two structures instead of joining them with
+    ruled lines (round 30: "a long, ruler-straight border from the sternum to the descending
+    aorta"): between two discs 60 mm apart the fill's half-width at the middle is the discs' radius
+    less the inset and HULL_SAG of the face's length, and the ends keep their full width; with no
+    sag the faces are straight (the old hull)."""
+    px = 0.5
+    c = (np.arange(-60.0, 60.0, px) + px / 2).astype(np.float32)
+    X, Y = c[None, :], c[:, None]
+    r, inset = 15.0, 4.0
+    discs = (X ** 2 + (Y + 30.0) ** 2 < r * r) | (X ** 2 + (Y - 30.0) ** 2 < r * r)
+
+    def half_width(filled: np.ndarray, y: float) -> float:
+        row = filled[int(np.argmin(np.abs(Y[:, 0] - y)))]
+        return float(np.abs(X[0][row]).max() + px / 2) if row.any() else 0.0
+
+    drawn = M.fill_hull(discs, X, Y, inset)  # the phantom's own sag
+    monkeypatch.setattr(M, "HULL_SAG", 0.0)
+    straight = M.fill_hull(discs, X, Y, inset)
+    assert half_width(drawn, 0.0) < half_width(straight, 0.0) - 2.0
+    assert half_width(straight, 0.0) == pytest.approx(r - inset, abs=2 * px)
+    monkeypatch.setattr(M, "HULL_SAG", 0.15)
+    sagged = M.fill_hull(discs, X, Y, inset)
+    assert half_width(sagged, 0.0) == pytest.approx(r - inset - 0.15 * 60.0, abs=2 * px)
+    assert half_width(sagged, 15.0) >= half_width(sagged, 0.0) + 1.5  # a concave curve, not a line
+    assert np.all(sagged >= discs) and half_width(sagged, 30.0) == pytest.approx(r, abs=px)
