@@ -1,8 +1,8 @@
 """Synthetic chest CT phantoms with real LIDC nodule shapes (``mitsgan phantom``).
 
 Modules: :mod:`anatomy` (analytic chest, slice by slice, with :mod:`chest_wall`,
-:mod:`wall_vessels`, :mod:`mediastinum`, :mod:`lymph_nodes` and :mod:`heart`), :mod:`trees` and :mod:`vessels`
-(vessel and airway trees), :mod:`nodules` (LIDC shapes on the phantom grid), :mod:`library`
+:mod:`wall_vessels`, :mod:`mediastinum`, :mod:`lymph_nodes` and :mod:`heart`), :mod:`trees` and
+:mod:`vessels` (vessel and airway trees), :mod:`nodules` (LIDC shapes on the phantom grid), :mod:`library`
 (the shipped LIDC mask library), :mod:`noise` (textures, CT noise, blur) and
 :mod:`generate` (the pipeline and the dataset writer).
 """

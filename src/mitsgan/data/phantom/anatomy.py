@@ -12,8 +12,8 @@ Layers follow a ray from the body centre: skin, subcutaneous fat, muscle (drawn 
 :mod:`wall_vessels`), the rib ring (intercostal muscle, ribs, costal cartilage,
 sternum), then the thoracic cavity, which is split
 into lungs, mediastinum (fat with lymph nodes from :mod:`lymph_nodes`, heart with its fat from
-:mod:`heart`, great vessels, trachea, oesophagus), the spine block and, below the diaphragm domes, the liver and
-spleen. The values are non-contrast CT values (blood and myocardium ~ +40 HU), plus
+:mod:`heart`, great vessels, trachea, oesophagus), the spine block and, below the diaphragm
+domes, the liver and spleen. The values are non-contrast CT values (blood and myocardium ~ +40 HU), plus
 contrast in about half the patients and thymic tissue in about a third.
 """
 from __future__ import annotations

@@ -49,7 +49,7 @@ class LymphNodes:
     parameters are drawn far more often than they are rendered (slab and level checks).
     """
 
-    draws: np.ndarray  # (K, 8): station index, present (0/1), t from the carina, radius, long, height, angle, spare
+    draws: np.ndarray  # (K, 7): station index, present (0/1), t from the carina, radius, long, height, angle
     y_trachea_mm: float
     t_carina_mm: float
     labels_at: Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, compare=False)
@@ -77,14 +77,14 @@ def sample_lymph_nodes(y_trachea_mm: float, t_carina_mm: float, rng: np.random.G
             t, r = rng.uniform(*tr), rng.uniform(*rr)
             long, height, angle = (rng.uniform(*NODE_LONG_OVER_SHORT), rng.uniform(*NODE_HEIGHT_OVER_SHORT),
                                    rng.uniform(0, np.pi))
-            rows.append((k, float(present), t, r, long, height, angle, 0.0))
+            rows.append((k, float(present), t, r, long, height, angle))
     return LymphNodes(np.asarray(rows, dtype=np.float64), y_trachea_mm, t_carina_mm, labels_at)
 
 
 def _fit_to_fat(ln: LymphNodes) -> np.ndarray:
     """Each present node moved to where its station's fat is deepest and shrunk to fit it."""
     rows: list[tuple[float, ...]] = []
-    for k, present, t, r, long, height, angle, _ in ln.draws:
+    for k, present, t, r, long, height, angle in ln.draws:
         if not present:
             continue
         _, xr, yr, _, _, _ = STATIONS[int(k)]
@@ -104,7 +104,8 @@ def _fit_to_fat(ln: LymphNodes) -> np.ndarray:
         if room < MIN_NODE_RADIUS_MM:
             continue  # no fat there in this patient
         a = min(r, room)
-        rows.append((float(X[0, i]), float(Y[j, 0]), ln.t_carina_mm + t, a, min(a * long, room * 1.5), a * height, angle))
+        rows.append((float(X[0, i]), float(Y[j, 0]), ln.t_carina_mm + t,
+                     a, min(a * long, room * 1.5), a * height, angle))
     return np.asarray(rows, dtype=np.float64).reshape(-1, 7)
 
 

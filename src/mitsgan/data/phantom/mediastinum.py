@@ -183,7 +183,8 @@ def fill_hull(med: np.ndarray, X: np.ndarray, Y: np.ndarray, inset_mm: float, mi
     return out
 
 
-def _sag_mm(p0: np.ndarray, p1: np.ndarray, qx: np.ndarray, qy: np.ndarray, mid_mm: float) -> np.ndarray | float:
+def _sag_mm(p0: np.ndarray, p1: np.ndarray, qx: np.ndarray, qy: np.ndarray,
+            mid_mm: float) -> np.ndarray | float:
     """How far inside the hull face p0-p1 its fill stops, beyond the inset, at (qx, qy): HULL_SAG
     of the face's length at its middle, nothing at its ends, flat there (a parabola's sag met the
     next face at a kink: "a lobulated bump that kinks back into the line", 0 of 14 comparisons).
