@@ -1117,6 +1117,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     ``slice_mm``: the slice's thickness, for what a thick slice averages over (an
     intervertebral disc); 0 samples the plane ``t`` alone.
     """
+    if p.lymph_nodes is not None and LN.LYMPH_NODES:
+        p.lymph_nodes.fit()  # renders small slices of its own the first time: before this one
     shape = (Y.shape[0], X.shape[1])
     hu = np.full(shape, -1000.0, dtype=f32)
     lab = np.zeros(shape, dtype=np.uint8)

@@ -59,6 +59,11 @@ class LymphNodes:
     def nodes(self) -> np.ndarray:
         """(K, 7) rows of centre X, Y, t (mm), short and long in-plane semi-axes and the semi-axis
         along t (mm), and the in-plane angle of the long axis (rad)."""
+        return self.fit()
+
+    def fit(self) -> np.ndarray:
+        """The nodes, fitted to the fat the first time (by rendering a small slice per node: call
+        it before rendering a slice, not in the middle of one)."""
         if self._nodes is None:
             self._nodes = np.zeros((0, 7))  # while fitting, the slices it renders draw no nodes
             self._nodes = _fit_to_fat(self)
