@@ -159,6 +159,8 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
     the two lungs' centroids (between them, the vessels and airways); ``spine``: on that
     midline SPINE_ABOVE_LUNG_BACK_MM in front of the lungs' back edge (the vertebra, the
     paravertebral lung, the back muscles)."""
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; expected one of {REGIONS}")
     found = two_lungs(hu)
     if found is None:
         return None
@@ -175,10 +177,8 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
         cy, cx = np.unravel_index(int(np.argmax(depth)), depth.shape)
     elif region == "mediastinum":
         cy, cx = mid_y, mid_x
-    elif region == "spine":
+    else:  # spine
         cy, cx = float(np.flatnonzero(lungs.any(axis=1))[-1]) - SPINE_ABOVE_LUNG_BACK_MM / pixel_mm, mid_x
-    else:
-        raise ValueError(f"unknown region {region!r}; expected one of {REGIONS}")
     half_px = REGION_MM[region] / 2 / pixel_mm
     out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
     # Sample the square on the output grid (bilinear), air outside the slice.
