@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from mitsgan.geometry import sample_grid
 from phantom_realism import two_lungs  # the benchmarks' folder is on the path (script or test)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,13 +180,12 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
         cy, cx = mid_y, mid_x
     else:  # spine
         cy, cx = float(np.flatnonzero(lungs.any(axis=1))[-1]) - SPINE_ABOVE_LUNG_BACK_MM / pixel_mm, mid_x
-    half_px = REGION_MM[region] / 2 / pixel_mm
     out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
-    # Sample the square on the output grid (bilinear), air outside the slice.
-    grid = (np.arange(out_px) + 0.5) / out_px * 2 * half_px - half_px
-    rows, cols = np.meshgrid(cy + grid, cx + grid, indexing="ij")
-    return ndimage.map_coordinates(hu.astype(np.float32), [rows, cols], order=1,
-                                   mode="constant", cval=-1024.0)
+    step = 1.0 / (REGION_PX_PER_MM * pixel_mm)  # input pixels per output pixel
+    first = -REGION_MM[region] / 2 / pixel_mm + step / 2  # the square's first pixel centre, from (cy, cx)
+    # Bilinear, air outside the slice.
+    return sample_grid(hu[None].astype(np.float32), (0.0, cy + first, cx + first), (1.0, step, step),
+                       (1, out_px, out_px), order=1, fill_hu=-1024.0)[0]
 
 
 def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
