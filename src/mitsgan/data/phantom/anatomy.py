@@ -1305,6 +1305,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     airway_wall = np.zeros(shape, dtype=bool)
     blend = None
     surface: dict[str, np.ndarray] = {}  # per tube group: signed distance to its surface (mm)
+    # Signed distance (tube units, < 0 inside) to the nearest tube surface: [0] organs, [1] airway lumens.
+    edge_sd = [np.full(shape, np.inf, dtype=f32), np.full(shape, np.inf, dtype=f32)] if EDGE_ANTI_ALIAS else []
     Y_full = Y
     for tube in p.tubes:
         # Inside this loop Y is the tube's own frame: moved back with the front of the chest (not
@@ -1365,6 +1367,9 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
             k = f32(TRACHEA_CORNER_MM)
             d = f32(tube.radius_mm) + f32(0.5) * (circle + flat + np.sqrt((circle - flat) ** 2 + k * k))
             inside = d < tube.radius_mm
+        if EDGE_ANTI_ALIAS:
+            i = int(tube.label == AIRWAY_LUMEN)
+            edge_sd[i] = np.minimum(edge_sd[i], d - f32(tube.radius_mm))
         if tube.label == AIRWAY_LUMEN:
             airway_wall |= (d < tube.radius_mm + _airway_wall_mm(tube.radius_mm)) & ~inside
             organ_lab[inside] = AIRWAY_LUMEN
@@ -1380,6 +1385,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
                 pocket = d < f32(OESOPHAGUS_AIR_MM)
                 organ_lab[pocket] = AIRWAY_LUMEN
                 organ_hu[pocket] = -1000.0
+                if EDGE_ANTI_ALIAS:  # all air: no edge of its own to blend (see _edge_blend)
+                    edge_sd[1][pocket] = -np.inf
     Y = Y_full
     if len(surface) >= 2:
         # A plane of fat between vessels that meet: where a pixel inside one group lies within
@@ -1452,7 +1459,8 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     # Smoothed with the spine: the lung's edge runs on round the vertebral body, and no sliver
     # of lung is left in a crevice between the mediastinum and the spine (round 20, see
     # M.smooth_outline).
-    med = cavity & M.smooth_outline(med | spine_block, X, Y, M.SMOOTH_OUTLINE_MM)
+    med, med_soft = M.smooth_outline(med | spine_block, X, Y, M.SMOOTH_OUTLINE_MM, soft=True)
+    med &= cavity
 
     # --- diaphragm domes: paraboloids; below them liver (right) and spleen (left).
     # Not paraboloids of revolution: a slice just under a dome's top cut a perfect disc of
@@ -1532,7 +1540,75 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     w_lung = np.clip((depth - d_cav) / f32(px) + 0.5, 0.0, 1.0)
     edge = (lab == LUNG) & (w_lung < 1.0)
     hu = np.where(edge, f32(p.muscle_hu) + w_lung * (hu - f32(p.muscle_hu)), hu)
+    if EDGE_ANTI_ALIAS:
+        hu = _anti_alias_edges(hu, lab, edge_sd, med_soft)
     return _dome_partial_volume(hu, lab, below, t_dome, t, p.lung_hu), lab
+
+
+# Edges drawn from distance fields get the share of each side a pixel covers (round 31). Point
+# sampled, a lumen's or vessel's outline moves in whole pixels: the 0.75-voxel blur leaves a visible
+# staircase where the contrast is high, "stepped", "jagged" outlines of the trachea, the bronchi and
+# the pulmonary arteries that the mediastinum's first-glance readers named in 7 of 12 pairs; a
+# scanner's pixels integrate over their area, so its edges move smoothly. Blinded A/Bs both ways
+# round preferred it in 15 of 15 comparisons ("a smooth lumen with a thin continuous wall" against
+# "stair-stepped, pixelated edges, a notched side, a broken wall"), then 15 of 15 on new patients
+# with a fresh reader ("a smooth ellipse like a real trachea" against "faceted and polygonal").
+# Round 30's two-sample average (a quarter pixel either side) was not seen in any of 30 sets.
+EDGE_ANTI_ALIAS = True
+
+
+def _edge_blend(hu: np.ndarray, inside: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """``hu`` with each pixel within half a pixel of an edge mixed with the mean of the other side's
+    neighbours (3x3), by the share of the pixel that side covers.
+
+    ``inside``: the region's pixels; ``sd``: signed distance to its edge in any unit (< 0 inside),
+    turned into pixels by its own gradient; +-inf where there is no edge to blend (no field, or a
+    pocket that must stay as drawn). Pixels whose side disagrees with ``sd`` (a fat plane between
+    two vessels, inside the union of their fields) are left alone too.
+    """
+    near = np.abs(sd) < f32(3.0)  # where an edge can be
+    if not near.any():
+        return hu
+    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    box = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
+    s = np.clip(sd[box], -3.0, 3.0).astype(f32)
+    gy, gx = np.gradient(s)
+    grad = np.hypot(gx, gy)
+    s_px = s / np.maximum(grad, f32(1e-3))
+    cover = np.clip(f32(0.5) - s_px, 0.0, 1.0)  # the inside's share of the pixel
+    ins = inside[box]
+    h = hu[box]
+    w_in = ndimage.uniform_filter(ins.astype(f32), 3, mode="nearest")
+    w_out = f32(1.0) - w_in
+    mean_in = ndimage.uniform_filter(h * ins, 3, mode="nearest") / np.maximum(w_in, f32(1e-6))
+    mean_out = ndimage.uniform_filter(h * ~ins, 3, mode="nearest") / np.maximum(w_out, f32(1e-6))
+    ok = np.isfinite(sd[box]) & (grad < 10.0)
+    edge_in = ins & ok & (s_px <= 0.0) & (cover < 1.0) & (w_out > 1e-3)
+    edge_out = ~ins & ok & (s_px >= 0.0) & (cover > 0.0) & (w_in > 1e-3)
+    out = hu.copy()
+    ob = out[box]
+    ob[edge_in] = (cover * h + (1.0 - cover) * mean_out)[edge_in]
+    ob[edge_out] = (cover * mean_in + (1.0 - cover) * h)[edge_out]
+    return out
+
+
+def _anti_alias_edges(hu: np.ndarray, lab: np.ndarray, edge_sd: list[np.ndarray],
+                      med_soft: tuple[tuple[slice, slice], np.ndarray] | None) -> np.ndarray:
+    """Sub-pixel edges for the airway lumens, the mediastinal tubes and the mediastinum's outline."""
+    organ_sd, lumen_sd = edge_sd
+    hu = _edge_blend(hu, lab == AIRWAY_LUMEN, lumen_sd)
+    organs = (lab == VESSEL) | (lab == ESOPHAGUS)
+    hu = _edge_blend(hu, organs, organ_sd)
+    if med_soft is not None:
+        # The lung against the mediastinum: the smoothed mask's level 0.5 is the edge. Not where a
+        # tube's own edge is (already done) or where the outline's box ends.
+        box, soft = med_soft
+        sd = np.full(hu.shape, np.inf, dtype=f32)
+        sd[box] = f32(0.5) - soft
+        away = np.abs(organ_sd) > f32(2.0)
+        sd[~away] = np.inf
+        hu = _edge_blend(hu, (lab != LUNG) & (lab != AIR), sd)
+    return hu
 
 
 # The lung's last centimetre before its back edge is denser still (supine: dependent, less aerated

@@ -277,8 +277,11 @@ THYMUS_HALF_WIDTH_MM = 45.0  # ... and this far either side of the midline
 
 
 def smooth_outline(med: np.ndarray, X: np.ndarray, Y: np.ndarray, sigma_mm: float,
-                   mid_mm: float = 90.0) -> np.ndarray:
+                   mid_mm: float = 90.0, soft: bool = False):
     """The mediastinal mask near the midline with its corners rounded: Gaussian, cut at one half.
+
+    With ``soft``: (mask, (box, smoothed mask in the box) or None), the smoothed mask for a
+    sub-pixel edge (anatomy.EDGE_ANTI_ALIAS).
 
     Why: the mask is a union of wedges, bands, caps, a hull and a closing, and where they meet
     the lung saw right-angled steps, rectangular notches and ruler-straight edges ("a
@@ -297,15 +300,15 @@ def smooth_outline(med: np.ndarray, X: np.ndarray, Y: np.ndarray, sigma_mm: floa
     cols = np.flatnonzero(np.abs(X[0]) < mid_mm)
     rows = np.flatnonzero(med[:, cols].any(axis=1)) if cols.size else cols
     if sigma_mm <= 0 or cols.size < 2 or rows.size < 2:
-        return med
+        return (med, None) if soft else med
     px = float(abs(X[0, 1] - X[0, 0]))
     pad = int(np.ceil(3.0 * sigma_mm / px)) + 1
     r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, med.shape[0])
     box = (slice(r0, r1), slice(cols[0], cols[-1] + 1))
-    soft = ndimage.gaussian_filter(med[box].astype(f32), sigma_mm / px, mode="nearest")
+    smoothed = ndimage.gaussian_filter(med[box].astype(f32), sigma_mm / px, mode="nearest")
     out = med.copy()
-    out[box] = soft > f32(0.5)
-    return out
+    out[box] = smoothed > f32(0.5)
+    return (out, (box, smoothed)) if soft else out
 
 
 SMOOTH_OUTLINE_MM = 3.0  # Gaussian that rounds the mediastinal outline's corners (see smooth_outline)
