@@ -1557,6 +1557,14 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
 EDGE_ANTI_ALIAS = True
 
 
+# The mediastinum's outline is blended only this far (mm, the tubes' own units) from a tube's
+# surface: nearer, the tube's own edge is (the organ pass). At 2 mm the lung's edge against a great
+# vessel's 1 mm of fat (GREAT_VESSEL_FAT_MM) was left out and kept its staircase; at 0.5, blinded
+# A/Bs both ways round preferred it in 14 of 14 comparisons, then 13 of 13 on new patients with a
+# fresh reader ("serrated, crenated aortic and pulmonary-artery borders" against smooth ones).
+OUTLINE_CLEAR_OF_TUBES_MM = 0.5
+
+
 def _edge_blend(hu: np.ndarray, inside: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """``hu`` with each pixel within half a pixel of an edge mixed with the mean of the other side's
     neighbours (3x3), by the share of the pixel that side covers.
@@ -1605,7 +1613,7 @@ def _anti_alias_edges(hu: np.ndarray, lab: np.ndarray, edge_sd: list[np.ndarray]
         box, soft = med_soft
         sd = np.full(hu.shape, np.inf, dtype=f32)
         sd[box] = f32(0.5) - soft
-        away = np.abs(organ_sd) > f32(2.0)
+        away = np.abs(organ_sd) > f32(OUTLINE_CLEAR_OF_TUBES_MM)
         sd[~away] = np.inf
         hu = _edge_blend(hu, (lab != LUNG) & (lab != AIR), sd)
     return hu
