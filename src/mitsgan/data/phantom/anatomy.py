@@ -1601,7 +1601,7 @@ def _edge_blend(hu: np.ndarray, inside: np.ndarray, sd: np.ndarray) -> np.ndarra
 
 
 def _anti_alias_edges(hu: np.ndarray, lab: np.ndarray, edge_sd: list[np.ndarray],
-                      med_soft: tuple[tuple[slice, slice], np.ndarray] | None) -> np.ndarray:
+                      med_soft: M.SoftMask | None) -> np.ndarray:
     """Sub-pixel edges for the airway lumens, the mediastinal tubes and the mediastinum's outline."""
     organ_sd, lumen_sd = edge_sd
     hu = _edge_blend(hu, lab == AIRWAY_LUMEN, lumen_sd)

@@ -276,8 +276,11 @@ THYMUS_BELOW_CARINA_MM = 35.0  # ... and this far below the carina (the pulmonar
 THYMUS_HALF_WIDTH_MM = 45.0  # ... and this far either side of the midline
 
 
-def smooth_outline(med: np.ndarray, X: np.ndarray, Y: np.ndarray, sigma_mm: float,
-                   mid_mm: float = 90.0, soft: bool = False):
+SoftMask = tuple[tuple[slice, slice], np.ndarray]  # (box, a mask smoothed in that box)
+
+
+def smooth_outline(med: np.ndarray, X: np.ndarray, Y: np.ndarray, sigma_mm: float, mid_mm: float = 90.0,
+                   soft: bool = False) -> np.ndarray | tuple[np.ndarray, SoftMask | None]:
     """The mediastinal mask near the midline with its corners rounded: Gaussian, cut at one half.
 
     With ``soft``: (mask, (box, smoothed mask in the box) or None), the smoothed mask for a
