@@ -750,6 +750,34 @@ def test_upper_lungs_are_narrower_in_a_broader_wall(seed):
     assert widths[-40.0] < widths[20.0] - 0.01, widths
 
 
+def _back_over_front(lab: np.ndarray) -> list[float]:
+    """Each lung's width (pixels in its rows) 80% of the way from its front to its back over its
+    width 20% of the way: under 1 the lung narrows toward the back."""
+    cl, n = ndimage.label(lab == A.LUNG)
+    sizes = ndimage.sum(cl > 0, cl, range(1, n + 1))
+    out = []
+    for i in 1 + np.argsort(sizes)[-2:]:
+        rows = (cl == i).sum(1)
+        rows = rows[np.flatnonzero(rows)[0]:np.flatnonzero(rows)[-1] + 1]
+        out.append(rows[int(0.8 * (len(rows) - 1))] / rows[int(0.2 * (len(rows) - 1))])
+    return out
+
+
+def test_upper_lungs_are_full_at_the_back_not_wedges():
+    """Round 32: 30-40 mm above the carina the lungs were inverted triangles, widest at the front
+    and running to a point beside the spine (the cage's extra thickness at the side, the scapular
+    muscles all inside the cage): each lung's width 80% of the way back over its width 20% back
+    was 0.83 (median, seeds 0-7, 0.41-1.68; 8 of 32 under 0.7), where the real slabs show
+    0.85-1.3. With the cage narrowing at its front corners and half the scapular muscles on the
+    cage (blinded A/Bs 13 of 13, then 14 of 14 on new patients): 1.10 (0.60-2.36; 2 under 0.7)."""
+    ratios = []
+    for seed in range(8):
+        for dt in (-40.0, -30.0):
+            ratios += _back_over_front(_slice(seed, dt)[1])
+    assert np.median(ratios) >= 1.0, np.round(ratios, 2)
+    assert np.sum(np.array(ratios) < 0.7) <= 3, np.round(ratios, 2)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_four_cm_below_the_carina_the_heart_is_only_its_top(seed):
     """Round 10: 30 mm below the carina plus 0.8 of its height, the heart's section 4 cm under
@@ -1266,8 +1294,10 @@ def test_scapula_is_thick_laterally_and_lifts_off_the_ribs_there(seed, monkeypat
         marrow = hu[blade & (lab == A.TRABECULAR)]
         assert marrow.size and np.allclose(marrow, p.trabecular_hu - A.RIB_MARROW_DROP_HU)
         medial0, lateral0 = _blade_ends(level, X)
-        assert to_lung[medial].min() < to_lung[medial0].min() - 1.5
-        assert to_lung[lateral].min() > to_lung[lateral0].min() + 1.5
+        # 1 mm: round 32 left half the scapular muscles inside the cage (SHOULDER_INSIDE_SHARE),
+        # so the blade tilts through a layer half as thick (1.4-2.8 mm here, seeds 0-3).
+        assert to_lung[medial].min() < to_lung[medial0].min() - 1.0
+        assert to_lung[lateral].min() > to_lung[lateral0].min() + 1.0
 
 
 def test_scapula_shows_its_spine_above_the_carina(monkeypatch):
@@ -1275,11 +1305,13 @@ def test_scapula_shows_its_spine_above_the_carina(monkeypatch):
     and its spine running back from the blade's middle under the trapezius, ending in a knob. A
     single plate there read as "a plain, featureless blade" (blinded A/Bs: 10 of 10 for the
     spine). Against the same slices without it: 35 mm above the carina a blade gains bone that
-    reaches at least 8 mm back from the blade and stays under the skin (7 of the 8 blades of
-    seeds 0-3: one lies too near the skin for a knob); 10 mm above the carina nothing changes."""
+    stays under the skin and runs back, in 6 of the 8 blades of seeds 0-3 a bar and knob that
+    reach at least 8 mm back from the blade (one blade lies too near the skin for a knob; since
+    round 32, with half the scapular muscles on the cage, another for more than a 5 mm stub);
+    10 mm above the carina nothing changes."""
     from mitsgan.data.phantom import chest_wall as CW
 
-    drawn = 0
+    drawn = full = 0
     for seed in range(4):
         with monkeypatch.context() as mp:
             p, X, Y, _ = _patient(seed)
@@ -1296,12 +1328,11 @@ def test_scapula_shows_its_spine_above_the_carina(monkeypatch):
             if not spine.any():
                 continue
             drawn += 1
-            assert spine.sum() * px * px > 30.0  # mm2: a bar and its knob
             from_plate = ndimage.distance_transform_edt(~plate) * px
-            assert from_plate[spine].max() >= 8.0
-            assert to_air[spine].min() >= p.skin_mm + 2.0
+            full += spine.sum() * px * px > 30.0 and from_plate[spine].max() >= 8.0  # a bar and its knob
+            assert to_air[spine].min() >= p.skin_mm + 2.0 - px  # within a pixel (depth_skin is not the EDT)
             assert y[spine].mean() > y[plate].mean()  # it runs back, toward the couch
-    assert drawn >= 7
+    assert drawn >= 7 and full >= 6, (drawn, full)
 
 
 def test_lobar_trunks_leave_the_hilum_thick_with_their_bronchi(monkeypatch):

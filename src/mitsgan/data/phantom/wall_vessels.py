@@ -53,6 +53,30 @@ def sample_wall_vessels(rng: np.random.Generator) -> WallVessels:
                        from_sternum_mm=float(rng.uniform(8.0, 13.0)), veins=veins)
 
 
+# How far (mm) the internal thoracic pair keeps from a great vessel (see render_wall_vessels).
+PAIR_CLEARANCE_MM = 1.0
+
+
+def _pair_discs(v: WallVessels, X: np.ndarray, Y: np.ndarray, cavity: np.ndarray, x_pair: float,
+                side: float, in_wall: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The internal thoracic vein (medial) and artery round ``x_pair``, just inside the cavity's
+    front or (``in_wall``) just in front of it, and the same discs grown by PAIR_CLEARANCE_MM;
+    None where that column has no cavity."""
+    col = int(np.argmin(np.abs(X[0] - f32(x_pair))))
+    rows = np.flatnonzero(cavity[:, col])
+    if rows.size == 0:
+        return None
+    y_front = float(Y[rows[0], 0])
+    discs = np.zeros(cavity.shape, dtype=bool)
+    grown = np.zeros(cavity.shape, dtype=bool)
+    for radius, dx in ((v.vein_mm, -side * 2.0), (v.artery_mm, side * 1.6)):
+        cy = y_front - radius - PAIR_CLEARANCE_MM if in_wall else y_front + radius + 0.3
+        d2 = (X - f32(x_pair + dx)) ** 2 + (Y - f32(cy)) ** 2
+        discs |= d2 < f32(radius * radius)
+        grown |= d2 < f32((radius + PAIR_CLEARANCE_MM) ** 2)
+    return discs, grown
+
+
 def render_wall_vessels(v: WallVessels | None, X: np.ndarray, Y: np.ndarray, t: float, theta: np.ndarray,
                         rho: np.ndarray, depth_skin: np.ndarray, cavity: np.ndarray, sternum_half_mm: float,
                         lab: np.ndarray) -> np.ndarray | None:
@@ -63,16 +87,17 @@ def render_wall_vessels(v: WallVessels | None, X: np.ndarray, Y: np.ndarray, t: 
     # Internal thoracic artery and vein: on the front of the cavity (behind the cartilages,
     # in the extrapleural fat), the vein medial to the artery.
     soft = (lab == FAT) | (lab == MUSCLE) | (lab == LUNG) | (lab == MED_FAT)
+    great = lab == VESSEL  # the mediastinum's vessels, already drawn
     for side in (-1.0, 1.0):
+        # Where a great vein lies on the cavity's front at the pair's column (the upper chest,
+        # where the lung's front lies further back), the pair lies in the wall in front of it,
+        # behind the cartilages: drawn on the vein it was lost in it.
         x_pair = side * (sternum_half_mm + v.from_sternum_mm)
-        col = int(np.argmin(np.abs(X[0] - f32(x_pair))))
-        rows = np.flatnonzero(cavity[:, col])
-        if rows.size == 0:
-            continue
-        y_front = float(Y[rows[0], 0])
-        for radius, dx in ((v.vein_mm, -side * 2.0), (v.artery_mm, side * 1.6)):
-            cx, cy = x_pair + dx, y_front + radius + 0.3
-            lab[soft & ((X - f32(cx)) ** 2 + (Y - f32(cy)) ** 2 < f32(radius * radius))] = VESSEL
+        pair = _pair_discs(v, X, Y, cavity, x_pair, side, in_wall=False)
+        if pair is not None and np.any(pair[1] & great):
+            pair = _pair_discs(v, X, Y, cavity, x_pair, side, in_wall=True)
+        if pair is not None:
+            lab[soft & pair[0]] = VESSEL
     # Veins in the fat, 2.5-30 mm under the skin (drawn only where that depth is fat),
     # drifting round the chest with t (so some are cut obliquely, as short dashes).
     fat = lab == FAT
