@@ -425,6 +425,32 @@ def test_descending_aorta_sits_beside_the_spine_with_lung_against_its_left_side(
     assert lab[j, i] == A.LUNG, (seed, lab[j, i])
 
 
+def test_descending_aorta_lies_against_the_vertebral_body_not_in_it(monkeypatch):
+    """Round 32: the descending aorta's disc overlapped the vertebral body's ellipse in 5 of 8
+    patients (11-63 pixels 20 mm below the carina), one white shape with the bone in lung window
+    ("a descending aorta fused to the vertebral body", a first cue in two first-glance rounds).
+    Now it keeps DA_SPINE_GAP_MM clear of it from the carina down; without the rule the same
+    patients' discs reach into the bone (so the check can fail)."""
+    def closest_mm(seed: int) -> float:
+        p, X, Y, px = _patient(seed)
+        vb, _ = A._vertebral_body(X, Y, p.y_vert_mm, p.vert_radius_mm)
+        to_bone = ndimage.distance_transform_edt(~vb) * px
+        aorta = max((tb for tb in p.tubes if tb.label == A.VESSEL),
+                    key=lambda tb: (max(tb.a[2], tb.b[2]), tb.radius_mm))
+        gaps = []
+        for below_mm in (0.0, 20.0, 60.0):
+            x, y = M.axis_point(aorta, p.t_carina_mm + below_mm)
+            gaps.append(float(to_bone[(X - x) ** 2 + (Y - y) ** 2 < aorta.radius_mm ** 2].min()))
+        return min(gaps) - px  # pixel centres to pixel centres: within a pixel of the gap
+
+    now = [closest_mm(seed) for seed in range(8)]
+    assert min(now) >= A.DA_SPINE_GAP_MM - 1.5, np.round(now, 1)
+    assert sum(g > 0.0 for g in now) == 8, np.round(now, 1)
+    monkeypatch.setattr(A, "DA_SPINE_GAP_MM", None)
+    before = [closest_mm(seed) for seed in range(8)]
+    assert sum(g < 0.0 for g in before) >= 3, np.round(before, 1)  # in the bone
+
+
 def _component_at(mask: np.ndarray, X: np.ndarray, Y: np.ndarray, xy: tuple[float, float]) -> np.ndarray:
     """The connected component of ``mask`` holding the pixel nearest ``xy`` (mm); empty if none."""
     lab, _ = ndimage.label(mask)
