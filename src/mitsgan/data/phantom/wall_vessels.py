@@ -57,18 +57,13 @@ def sample_wall_vessels(rng: np.random.Generator) -> WallVessels:
 PAIR_CLEARANCE_MM = 1.0
 
 
-def _pair_discs(v: WallVessels, X: np.ndarray, Y: np.ndarray, cavity: np.ndarray, x_pair: float,
-                side: float, in_wall: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """The internal thoracic vein (medial) and artery round ``x_pair``, just inside the cavity's
-    front or (``in_wall``) just in front of it, and the same discs grown by PAIR_CLEARANCE_MM;
-    None where that column has no cavity."""
-    col = int(np.argmin(np.abs(X[0] - f32(x_pair))))
-    rows = np.flatnonzero(cavity[:, col])
-    if rows.size == 0:
-        return None
-    y_front = float(Y[rows[0], 0])
-    discs = np.zeros(cavity.shape, dtype=bool)
-    grown = np.zeros(cavity.shape, dtype=bool)
+def _pair_discs(v: WallVessels, X: np.ndarray, Y: np.ndarray, x_pair: float, y_front: float,
+                side: float, in_wall: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The internal thoracic vein (medial) and artery round ``x_pair``, just behind the cavity's
+    front ``y_front`` or (``in_wall``) just in front of it, and the same discs grown by
+    PAIR_CLEARANCE_MM."""
+    discs = np.zeros((Y.shape[0], X.shape[1]), dtype=bool)
+    grown = np.zeros_like(discs)
     for radius, dx in ((v.vein_mm, -side * 2.0), (v.artery_mm, side * 1.6)):
         cy = y_front - radius - PAIR_CLEARANCE_MM if in_wall else y_front + radius + 0.3
         d2 = (X - f32(x_pair + dx)) ** 2 + (Y - f32(cy)) ** 2
@@ -93,11 +88,14 @@ def render_wall_vessels(v: WallVessels | None, X: np.ndarray, Y: np.ndarray, t: 
         # where the lung's front lies further back), the pair lies in the wall in front of it,
         # behind the cartilages: drawn on the vein it was lost in it.
         x_pair = side * (sternum_half_mm + v.from_sternum_mm)
-        pair = _pair_discs(v, X, Y, cavity, x_pair, side, in_wall=False)
-        if pair is not None and np.any(pair[1] & great):
-            pair = _pair_discs(v, X, Y, cavity, x_pair, side, in_wall=True)
-        if pair is not None:
-            lab[soft & pair[0]] = VESSEL
+        rows = np.flatnonzero(cavity[:, int(np.argmin(np.abs(X[0] - f32(x_pair))))])
+        if rows.size == 0:
+            continue
+        y_front = float(Y[rows[0], 0])
+        discs, grown = _pair_discs(v, X, Y, x_pair, y_front, side, in_wall=False)
+        if np.any(grown & great):
+            discs, _ = _pair_discs(v, X, Y, x_pair, y_front, side, in_wall=True)
+        lab[soft & discs] = VESSEL
     # Veins in the fat, 2.5-30 mm under the skin (drawn only where that depth is fat),
     # drifting round the chest with t (so some are cut obliquely, as short dashes).
     fat = lab == FAT
