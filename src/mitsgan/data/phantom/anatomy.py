@@ -1410,11 +1410,10 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     ax_st = np.abs(X)
     e_st = (ax_st / f32(st_w)) ** 4 + (dy_st / f32(STERNUM_HALF_DEPTH_MM)) ** 2
     sternum = e_st < 1.0
-    st_cortex = sternum.copy()
     lab[sternum] = CORTICAL
     st_marrow = (ax_st / f32(st_w - 1.5)) ** 4 + (dy_st / f32(5.0)) ** 2 < 1.0
     lab[st_marrow] = TRABECULAR
-    st_cortex &= ~st_marrow
+    st_cortex = sternum & ~st_marrow
     cavity &= ~((X / f32(st_w)) ** 2 + (dy_st / f32(6.5)) ** 2 < 1.6)
 
     # --- spine: vertebral body (or disc), canal, arch, spinous and transverse processes.
@@ -1585,7 +1584,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
         # lobulated hilar mass at the carina; 12 mm over ~24 mm, as a grey sleeve round the
         # artery (round 12); HILAR_CAP_MM over ~14 mm is the artery and a little fat.
         low = interlobar_end(key, (x0, y0, t0))
-        if low is not None and INTERLOBAR_CAP and t > t0:
+        if low is not None and INTERLOBAR_CAP and t > t0 and low[2] > t0:
             # ... carried down the interlobar artery (round 33: without it the artery was a
             # ball beside the bronchus in one patient in six, cut off from the mediastinum).
             s = min((t - t0) / (low[2] - t0), 1.0)
