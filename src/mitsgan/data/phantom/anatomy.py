@@ -1203,8 +1203,9 @@ STERNUM_HALF_DEPTH_MM = 6.0  # the sternum's plate is twice this deep
 # first-glance reader (a first cue in 4 of 12 pairs). (15, 10) mm with 0.4 was preferred in 15 of 15
 # blinded A/B comparisons ("a thinner rim, marrow out to both ends"), but on new patients one fresh
 # reader split 8 of 15 and another preferred the old one in 15 of 15 ("about 5 cm, too wide for the
-# sternal body at these levels; a thick white band outside the marrow"). Kept as knobs: the cortex
-# alone (share 0.4 at the old width) is untested.
+# sternal body at these levels; a thick white band outside the marrow"). The cortex alone (share 0.4
+# at the old width) made no difference two fresh readers could see in lung window (0.5 in 58 of 60
+# sets: above 150 HU it is white either way). Kept as knobs for phantom_ab.py.
 STERNUM_HALF_WIDTH_MM = (11.0, 8.0)
 STERNUM_CORTEX_SHARE = 1.0
 DISC_SHARE_OF_PITCH = 0.17  # an intervertebral disc's height over the vertebrae's pitch (~4-5 mm)
