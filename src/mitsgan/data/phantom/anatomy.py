@@ -376,10 +376,10 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         # The left PA arches back over the left main bronchus before it turns out to the
         # hilum; the right one runs back behind the ascending aorta, then out: two
         # straight rods crossing the bronchi in an X read as drawn.
-        *_left_pa(bif, left_pa_end, u(9.0, 10.5), blood),
+        *_hilar_pa("left_artery", bif, left_pa_end, (0.35, 0.75, -6.0), u(9.0, 10.5), blood),
         # The right PA crosses in front of the right main bronchus (ending on its axis, the two
         # overlapped and the bronchus was a hole punched in one block of tissue).
-        *_right_pa(bif, right_pa_end, u(9.5, 11.0), blood),
+        *_hilar_pa("right_artery", bif, right_pa_end, (0.4, 0.7, 3.0), u(9.5, 11.0), blood),
         # Lower pulmonary veins: they slope down into the left atrium. Run level (as they were,
         # hilum and atrium at the same depth) they crossed a slice as a long rod with a round
         # end in the lung, which no real slice shows.
@@ -845,20 +845,11 @@ def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
     return [Tube(a, knee, radius_mm, VESSEL, hu), Tube(knee, b, radius_mm * 0.95, VESSEL, hu)]
 
 
-def _left_pa(bif: tuple[float, float, float], end: tuple[float, float, float], radius_mm: float,
-             hu: float) -> list[Tube]:
-    """The left PA: up and back over the left main bronchus to the hilum, then (with
-    LEFT_INTERLOBAR_MM) down behind the bronchus as the interlobar artery."""
-    return (_bent_tube(bif, end, (0.35, 0.75, -6.0), radius_mm, hu)
-            + _interlobar("left_artery", end, radius_mm, hu))
-
-
-def _right_pa(bif: tuple[float, float, float], end: tuple[float, float, float], radius_mm: float,
-              hu: float) -> list[Tube]:
-    """The right PA: back behind the ascending aorta, then out to the hilum in front of the
-    right main bronchus; then (with RIGHT_INTERLOBAR_MM) down as the interlobar artery."""
-    return (_bent_tube(bif, end, (0.4, 0.7, 3.0), radius_mm, hu)
-            + _interlobar("right_artery", end, radius_mm, hu))
+def _hilar_pa(key: str, bif: tuple[float, float, float], end: tuple[float, float, float],
+              bend: tuple[float, float, float], radius_mm: float, hu: float) -> list[Tube]:
+    """One pulmonary artery (``key``: "left_artery"/"right_artery") from the bifurcation through a
+    knee (:func:`_bent_tube`) to its hilar end, then down as its interlobar artery, if it has one."""
+    return _bent_tube(bif, end, bend, radius_mm, hu) + _interlobar(key, end, radius_mm, hu)
 
 
 def interlobar_end(key: str, end: tuple[float, float, float]) -> tuple[float, float, float] | None:
