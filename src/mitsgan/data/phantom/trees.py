@@ -68,6 +68,13 @@ VESSEL_ASYM = 0.2
 # 0.6; real 2.3-3.2 / 0.8-2.5 / 0-1.8). Also tried: 6 or 12 twigs with 3000 targets (the
 # lung half empty), 6 with 6000 (thick sausage-like mid-size vessels until the unit radius
 # was rescaled, then a sparser web than 8/8000).
+# Round 34 (negative result): 24 twigs with a 0.8 mm floor moved every lung-vessel count of the
+# realism benchmark toward the real scans (seeds 0-2, per 100 cm2 of lung, now -> then, real
+# lung1 / LIDC 0001 / 0003: 3-15 mm2 pieces 16.9 -> 10.9 (7.5-9.6), < 3 mm2 17.6 -> 14.4 (12-15),
+# long lines 0.46 -> 0.78 (0.75-1.18), area 4.0 -> 3.5% (3.2-5.0)), yet a blinded A/B (seeds
+# 18004-18028, 20 mm above to 40 mm below the carina) preferred the current trees in 14 of 15
+# comparisons: "denser, finer, tree-like branching fanning out from the hila" against "sparse,
+# stiff stick pieces, stray long straight lines". As in rounds 8 and 14, a sparser lung loses.
 VESSEL_LEAF_TARGETS = 8
 # Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
 # more or thicker rings make the hila a cluster of bright circles.
