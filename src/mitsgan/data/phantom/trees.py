@@ -23,6 +23,11 @@ VESSEL_Z_STRETCH = 1.8
 # only ~0.5 m and run ~80% along t, so a slice shows them as dots, and 4,800 floor-radius
 # twigs (45 m) make the rest. The long in-plane 2-4 mm vessels that radiate from a real
 # hilum need an explicit segmental layout, not these knobs: see segmental_tree.
+# Round 34 (negative result, measured, code not kept): cutting each territory preferably across
+# the axial plane (its spread along t weighted 0.3 when grow_tree picks the cutting plane, so
+# daughters part within the slice) made the lung more speckled, not more linear (seeds 0-2, per
+# 100 cm2 of lung: < 3 mm2 pieces 17.6 -> 28.3, 3-15 mm2 16.9 -> 22.1, long lines 0.46 -> 0.62;
+# real 12-15, 7.5-9.6, 0.75-1.18); weighted 2 it changed little (20.0, 15.6, 0.46).
 # Radius of a branch feeding one target (the calibre law scales it). 0.13 with 3000 targets;
 # with 8000 (round 9) scaled by (3000/8000)**0.45 so a branch feeding a given volume of lung
 # keeps its calibre.
@@ -186,6 +191,8 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
 # the same patients (pinned trees) preferred them in 10 of 15 sets (a reader answering "A" in 13)
 # and, re-run with both arrangements viewed, 7 of 9 ("vessels branching out of the hila and
 # tapering, continuous with them").
+# Round 34 (not kept): each forking a second time at its daughters' ends (the same fork angle,
+# 0.8 of it, 0.4 of the branch's length) was preferred in 5 of 12 blinded comparisons.
 HILAR_BRANCHES = 10  # thick branches fanning out of each hilum, near the slice's plane
 HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
