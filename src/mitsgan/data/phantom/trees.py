@@ -80,6 +80,9 @@ VESSEL_ASYM = 0.2
 # 18004-18028, 20 mm above to 40 mm below the carina) preferred the current trees in 14 of 15
 # comparisons: "denser, finer, tree-like branching fanning out from the hila" against "sparse,
 # stiff stick pieces, stray long straight lines". As in rounds 8 and 14, a sparser lung loses.
+# Also round 34 (not kept): each twig run to the target farthest from its start with distances
+# along t weighted 0.3 (flatter twigs at the same density and the same tree: < 3 mm2 pieces 17.6 ->
+# 15.3, long lines 0.46 -> 0.55, area 4.0%) was preferred in 7 of 14 blinded comparisons.
 VESSEL_LEAF_TARGETS = 8
 # Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
 # more or thicker rings make the hila a cluster of bright circles.
@@ -193,6 +196,10 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
 # tapering, continuous with them").
 # Round 34 (not kept): each forking a second time at its daughters' ends (the same fork angle,
 # 0.8 of it, 0.4 of the branch's length) was preferred in 5 of 12 blinded comparisons.
+# 16 branches, not 10 (all redrawn; seeds 18100-18106, 5 mm above to 25 mm below the carina): 9 of
+# 15 (p = 0.30), winning on "arteries leaving the hilum as continuous, tapering trees" and losing on
+# "a sea-urchin starburst of straight streaks meeting at one point" (two of the six losses) and on
+# detached spindles: a lead if the branches' origins are spread along the artery.
 HILAR_BRANCHES = 10  # thick branches fanning out of each hilum, near the slice's plane
 HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
