@@ -74,7 +74,7 @@ VESSEL_ASYM = 0.2
 # lung half empty), 6 with 6000 (thick sausage-like mid-size vessels until the unit radius
 # was rescaled, then a sparser web than 8/8000).
 # Round 34 (negative result): 24 twigs with a 0.8 mm floor moved every lung-vessel count of the
-# realism benchmark toward the real scans (seeds 0-2, per 100 cm2 of lung, now -> then, real
+# realism benchmark toward the real scans (seeds 0-2, per 100 cm2 of lung, current -> variant, real
 # lung1 / LIDC 0001 / 0003: 3-15 mm2 pieces 16.9 -> 10.9 (7.5-9.6), < 3 mm2 17.6 -> 14.4 (12-15),
 # long lines 0.46 -> 0.78 (0.75-1.18), area 4.0 -> 3.5% (3.2-5.0)), yet a blinded A/B (seeds
 # 18004-18028, 20 mm above to 40 mm below the carina) preferred the current trees in 14 of 15
@@ -194,8 +194,8 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
 # the same patients (pinned trees) preferred them in 10 of 15 sets (a reader answering "A" in 13)
 # and, re-run with both arrangements viewed, 7 of 9 ("vessels branching out of the hila and
 # tapering, continuous with them").
-# Round 34 (not kept): each forking a second time at its daughters' ends (the same fork angle,
-# 0.8 of it, 0.4 of the branch's length) was preferred in 5 of 12 blinded comparisons.
+# Round 34 (not kept): each forking a second time at its daughters' ends (at 0.8 of the first
+# fork's angle, 0.4 of the branch's length) was preferred in 5 of 12 blinded comparisons.
 # 16 branches, not 10 (all redrawn; seeds 18100-18106, 5 mm above to 25 mm below the carina): 9 of
 # 15 (p = 0.30), winning on "arteries leaving the hilum as continuous, tapering trees" and losing on
 # "a sea-urchin starburst of straight streaks meeting at one point" (two of the six losses) and on
