@@ -50,11 +50,11 @@ import numpy as np
 from scipy import ndimage
 
 from mitsgan.geometry import sample_grid
-from phantom_realism import two_lungs  # the benchmarks' folder is on the path (script or test)
+from phantom_realism import LUNG_WINDOW, MEDIASTINAL_WINDOW, two_lungs  # the benchmarks' folder is on the path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ct"
-LUNG_WINDOW = (-1350, 150)
+WINDOWS = {"lung": LUNG_WINDOW, "mediastinal": MEDIASTINAL_WINDOW}  # (lowest, highest) HU shown
 REAL_NAMES = ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1")
 # Where each real scan's carina lies, as a (fractional) slice index, read off the images
 # (lowest slice where the trachea is one lumen; about +-5 mm). In all four scans the index
@@ -221,8 +221,8 @@ def _write_pairs(out: Path, pairs: list[tuple[np.ndarray, np.ndarray]], rng: np.
 
 
 def save_panels(images: list[np.ndarray], labels: list[str], path: Path, gap_px: int = 16,
-                title_px: int = 30) -> None:
-    """HU slices side by side in lung window, pixel for pixel, each titled, as one PNG.
+                title_px: int = 30, window: tuple[float, float] = LUNG_WINDOW) -> None:
+    """HU slices side by side in ``window`` (lung by default), pixel for pixel, each titled, as one PNG.
 
     Why pixel for pixel: drawn with ``imshow`` at 60 dpi, each 512-pixel slice was resampled to
     ~330 pixels, and the two panels at different sub-pixel phases, so the same thin vessel came
@@ -242,7 +242,7 @@ def save_panels(images: list[np.ndarray], labels: list[str], path: Path, gap_px:
     x = 0
     for im, label in zip(images, labels):
         fig.figimage(np.asarray(im, dtype=np.float32), xo=x, yo=0, cmap="gray", origin="upper",
-                     vmin=LUNG_WINDOW[0], vmax=LUNG_WINDOW[1])
+                     vmin=window[0], vmax=window[1])
         fig.text((x + im.shape[1] / 2) / width, 1.0 - 0.5 * title_px / height, label,
                  ha="center", va="center", fontsize=14)
         x += im.shape[1] + gap_px
@@ -250,9 +250,10 @@ def save_panels(images: list[np.ndarray], labels: list[str], path: Path, gap_px:
     plt.close(fig)
 
 
-def save_side_by_side(images: tuple[np.ndarray, np.ndarray], path: Path) -> None:
-    """Two HU slices as one PNG in lung window, titled A (left) and B (right), pixel for pixel."""
-    save_panels(list(images), ["A", "B"], path)
+def save_side_by_side(images: tuple[np.ndarray, np.ndarray], path: Path,
+                      window: tuple[float, float] = LUNG_WINDOW) -> None:
+    """Two HU slices as one PNG in ``window``, titled A (left) and B (right), pixel for pixel."""
+    save_panels(list(images), ["A", "B"], path, window=window)
 
 
 def score(out: Path) -> None:

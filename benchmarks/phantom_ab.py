@@ -8,7 +8,7 @@ a real chest CT:
 
     python benchmarks/phantom_ab.py make OUT --variant anatomy.FAT_PLANE_MM=1.5 \\
         [--variant trees.VESSEL_FLOOR_MM=0.8 ...] [--seeds 0 1 2 3 4] [--levels 0 20 | --at-nodules 2]
-        [--seed 0]
+        [--seed 0] [--window lung | mediastinal]
     # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png (real slices at
     # the same levels where the real scans reach them) and writes
     # OUT/preference.json: {"set_00": {"more_real": "A", "confidence": 0.6}, ...}
@@ -48,7 +48,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import REAL_CARINA_INDEX, SHARED, save_panels, save_side_by_side  # noqa: E402
+from blinded_pairs import REAL_CARINA_INDEX, SHARED, WINDOWS, save_panels, save_side_by_side  # noqa: E402
 
 
 def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
@@ -167,7 +167,8 @@ def nodule_slices(phantom, count: int) -> list[int]:
 
 
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
-         pinned: bool = True, generate=None, both_ways: bool = True, at_nodules: int = 0) -> None:
+         pinned: bool = True, generate=None, both_ways: bool = True, at_nodules: int = 0,
+         window: str = "lung") -> None:
     """Write the reader's sets: each (seed, level) comparison shown twice, once each way round.
 
     Why both ways (round 16): three of this round's readers answered "A" in every set whenever
@@ -177,6 +178,8 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
     ``both_ways=False``: one set per comparison, the variant left in exactly half of them.
     ``at_nodules=K``: instead of ``levels``, the slices through each patient's K largest nodules
     (their levels are then given as -1, -2, ...).
+    ``window``: "lung" (the issue's target) or "mediastinal", for changes inside the mediastinum
+    or the chest wall, which lung window shows as flat white (the sets and the real references alike).
     """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,14 +207,14 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
         i, variant_left = shown[j]
         s, lv, b, c = comparisons[i]
         name = f"set_{n:02d}"
-        save_side_by_side((c, b) if variant_left else (b, c), out / f"{name}.png")
+        save_side_by_side((c, b) if variant_left else (b, c), out / f"{name}.png", WINDOWS[window])
         key[name] = {"variant": "A" if variant_left else "B", "seed": s, "level_mm": lv,
                      "comparison": i, "changed_pixels": int((b != c).sum())}
         where = f"nodule {-int(lv)}" if at_nodules else f"{lv:+.0f} mm"
         print(f"{name}: seed {s}, {where}, {key[name]['changed_pixels']} pixels differ")
-    _reference(out, None if at_nodules else levels)
+    _reference(out, None if at_nodules else levels, window)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
-    (out / ".key.json").write_text(json.dumps({"variant": spec, "sets": key}, indent=1))
+    (out / ".key.json").write_text(json.dumps({"variant": spec, "window": window, "sets": key}, indent=1))
     print(f"wrote {len(key)} sets ({total} comparisons) to {out}; the reader writes {out / 'preference.json'}")
 
 
@@ -238,8 +241,8 @@ def reference_slices(scans: dict, levels: list[float] | None, most: int = 4) -> 
     return [scans[n].hu[int(np.clip(round(REAL_CARINA_INDEX[n]), 0, scans[n].hu.shape[0] - 1))] for n in near]
 
 
-def _reference(out: Path, levels: list[float] | None = None) -> None:
-    """Real slices in lung window for the reader (see reference_slices; when ../shared is there)."""
+def _reference(out: Path, levels: list[float] | None = None, window: str = "lung") -> None:
+    """Real slices in ``window`` for the reader (see reference_slices; when ../shared is there)."""
     from phantom_realism import real_scans
 
     if not SHARED.is_dir():
@@ -247,7 +250,7 @@ def _reference(out: Path, levels: list[float] | None = None) -> None:
         return
     slices = reference_slices(real_scans(), levels)
     if slices:
-        save_panels(slices, ["real"] * len(slices), out / "reference_real.png")
+        save_panels(slices, ["real"] * len(slices), out / "reference_real.png", window=WINDOWS[window])
 
 
 def measure(out: Path, variant: dict, seeds: list[int], pinned: bool = True, generate=None) -> dict:
@@ -351,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="show each comparison once (default: twice, once each way round)")
     m.add_argument("--at-nodules", type=int, default=0, metavar="K",
                    help="slices through each patient's K largest nodules instead of --levels")
+    m.add_argument("--window", choices=sorted(WINDOWS), default="lung",
+                   help="display window of the sets and the real references (default: lung)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     v = sub.add_parser("measure", help="lung-vessel counts of the same patients with and without the variant")
@@ -361,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "make":
         make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned,
-             both_ways=not args.one_way, at_nodules=args.at_nodules)
+             both_ways=not args.one_way, at_nodules=args.at_nodules, window=args.window)
     elif args.cmd == "measure":
         measure(args.out, parse_variant(args.variant), args.seeds, not args.unpinned)
     else:

@@ -165,6 +165,29 @@ def test_ab_make_shows_each_comparison_both_ways_and_score_needs_both(tmp_path, 
         assert len(sets) == 10 and sum(v["variant"] == "A" for v in sets.values()) == 5
 
 
+def test_ab_make_can_show_the_sets_in_mediastinal_window(tmp_path, monkeypatch):
+    """``window="mediastinal"`` draws the sets in (-160, 240) HU, for changes that lung window shows
+    as flat white: soft tissue (0 HU) mid-grey and lung black, where lung window shows them near
+    white and dark grey. The key records the window."""
+    from PIL import Image
+
+    from mitsgan.data.phantom import trees
+
+    ab = _bench_module("phantom_ab")
+    monkeypatch.setattr(ab, "SHARED", tmp_path / "no-shared")
+    monkeypatch.setattr(trees, "HILAR_BRANCHES", 3)
+    variant = ab.parse_variant(["trees.HILAR_BRANCHES=6"])
+    px = 0.7
+    n = int(400 / px)
+    for window, (body, lung) in {"lung": (1350 / 1500, 480 / 1500), "mediastinal": (160 / 400, 0.0)}.items():
+        out = tmp_path / window
+        ab.make(out, variant, [0], [0.0], 45, pinned=False, generate=_fake_generate(px), window=window)
+        assert json.loads((out / ".key.json").read_text())["window"] == window
+        panel = np.asarray(Image.open(out / "set_00.png").convert("L")).astype(int)[-n:, :n]
+        assert abs(panel[n // 2, n // 2] - 255 * body) <= 1  # X = 0: the body between the lungs
+        assert abs(panel[n // 2, n // 2 - int(75 / px)] - 255 * lung) <= 1  # X = -75 mm: lung
+
+
 def test_ab_reference_slices_come_from_the_sets_levels_where_real_scans_reach_them():
     """Real slices for the A/B reader at the compared levels (round 23: carina-level references made
     a reader prefer an upper chest as deep as the heart's), one per scan that reaches a level, at
