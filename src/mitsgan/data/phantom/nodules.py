@@ -27,6 +27,24 @@ f32 = np.float32
 # nodules of a scan follow it.
 SIZE_BINS_MM = [(3.0, 4.0), (4.0, 6.0), (6.0, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, 45.0)]
 SIZE_BIN_P = np.array([0.05, 0.20, 0.40, 0.24, 0.08, 0.03])
+# LIDC contours never drawn. Round 35: annotation 3914 (12.2 mm) is a box: its reader traced a
+# rectangle on every slice, so its phantom nodule showed as a white rectangle with straight sides
+# in lung window. Of the >= 10 mm annotations it is the only one whose slices fill more than 0.88
+# of their bounding boxes (area-weighted; a digitised disc fills ~0.75, the library's median 0.71);
+# tests/test_phantom.py checks that.
+BOXY_ANNOTATIONS = (3914,)
+BOXY_FILL = 0.88
+
+
+def box_fill(mask_yxz: np.ndarray) -> float:
+    """Area-weighted share of each slice's bounding box that its contour fills (1: a box)."""
+    fills, areas = [], []
+    for k in range(mask_yxz.shape[2]):
+        ys, xs = np.nonzero(mask_yxz[:, :, k])
+        if ys.size >= 6:
+            fills.append(ys.size / ((np.ptp(ys) + 1) * (np.ptp(xs) + 1)))
+            areas.append(ys.size)
+    return float(np.average(fills, weights=areas)) if fills else 0.0
 
 
 @dataclass
@@ -69,6 +87,7 @@ def choose_nodules(lib: NoduleLibrary, rng: np.random.Generator, large: int = 1)
     after everything else, so ``large = 1`` gives the same scans as before.
     """
     d = lib.diameter_mm.astype(np.float64)
+    d[np.isin(lib.annotation_id, BOXY_ANNOTATIONS)] = np.nan  # in no pool
     n = int(rng.integers(3, 7))
     specs = []
     big = np.flatnonzero((d >= 11.5) & (d < 35.0))
