@@ -951,13 +951,11 @@ def test_thymic_tissue_fills_the_front_of_a_younger_mediastinum_only():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_chest_wall_carries_small_vessels(seed):
-    """An internal thoracic artery and vein beside the sternum (small round vessels within ~2.5
-    cm of its edge, in the wall just in front of the cavity) at every level, on both sides but
-    where a costal cartilage fills the wall there, and subcutaneous veins cut as dots in the fat:
-    without them the wall was one clean grey ("waxy")."""
+    """An internal thoracic artery and vein on each side of the sternum at every level (small
+    round vessels within ~2.5 cm of its edge, in the wall just in front of the cavity), and
+    subcutaneous veins cut as dots in the fat: without them the wall was one clean grey ("waxy")."""
     p, X, Y, px = _patient(seed)
     subcutaneous = 0
-    found = []
     for below_mm in (-30.0, 0.0, 30.0):
         _, lab = A.render_slice(p, X, Y, p.t_carina_mm + below_mm)
         comps, n = ndimage.label(lab == A.VESSEL)
@@ -966,15 +964,14 @@ def test_chest_wall_carries_small_vessels(seed):
             near_sternum = ((Y < y_sternum + 25.0) & (side * X > 8.0) & (side * X < 45.0))
             ids = np.unique(comps[(comps > 0) & near_sternum])
             areas = ndimage.sum_labels(np.ones_like(comps), comps, ids) * px * px
-            found.append(bool(np.sum((areas > 1.5) & (areas < 15.0)) >= 1))  # mm2: a 1-2 mm radius
-        assert found[-1] or found[-2], below_mm
+            assert np.sum((areas > 1.5) & (areas < 15.0)) >= 1, (below_mm, side)  # mm2: a 1-2 mm radius
         for i in range(1, n + 1):  # away from the sternum, wholly in fat, no lung or mediastinum beside it
             one = comps == i
             if np.any(one & (np.abs(X) < 50.0) & (Y < y_sternum + 25.0)):
                 continue
             ring = ndimage.binary_dilation(one, iterations=2) & ~one
             subcutaneous += int(np.all(np.isin(lab[ring], (A.FAT, A.SKIN, A.VESSEL))))
-    assert sum(found) >= 5 and subcutaneous >= 1
+    assert subcutaneous >= 1
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -1188,8 +1188,9 @@ def front_shift_mm(p: ChestParams, tube: Tube, t: float, retreat: float) -> floa
 
 # The sternum's plate is twice this deep. Round 35 (not kept): the sternal body 8.4 mm deep (4.2,
 # fading in over the 20 mm below the carina; the manubrium kept) was preferred in 15 of 15 blinded
-# comparisons (seeds 18630-18638; "flatter, thin-rimmed, as the references"), then in 0 of 15 on new
-# patients by a fresh reader (18701-18706) ("squashed inside its space, a gap of soft tissue round it; its marrow a solid white bar").
+# comparisons (seeds 18630-18638; "flatter, thin-rimmed, as the references"), then in 0 of 15 on
+# new patients by a fresh reader (18701-18706: "squashed inside its space, a gap of soft tissue
+# round it; its marrow a solid white bar").
 STERNUM_HALF_DEPTH_MM = 6.0
 # The sternum's half-width at the carina (mm), and how much more at the manubrium; its cortex's HU
 # from its marrow's (0) to the other bones' cortex (1). Round 33 (not kept, mixed): 22-38 mm wide with
