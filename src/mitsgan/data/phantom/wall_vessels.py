@@ -68,9 +68,8 @@ PAIR_CLEARANCE_MM = 1.0
 
 
 def _cavity_front_mm(cavity: np.ndarray, X: np.ndarray, Y: np.ndarray, x0: float, x1: float) -> float | None:
-    """The most anterior Y (mm) of the cavity over the columns from ``x0`` to ``x1``."""
-    cols = np.flatnonzero((X[0] >= f32(min(x0, x1))) & (X[0] <= f32(max(x0, x1))))
-    rows = np.flatnonzero(cavity[:, cols].any(axis=1)) if cols.size else np.zeros(0, dtype=int)
+    """The most anterior Y (mm) of the cavity over the columns from ``x0`` to ``x1`` (x0 < x1)."""
+    rows = np.flatnonzero(cavity[:, (X[0] >= f32(x0)) & (X[0] <= f32(x1))].any(axis=1))
     return float(Y[rows[0], 0]) if rows.size else None
 
 
