@@ -338,3 +338,59 @@ def test_mediastinal_fat_varies_about_twice_as_much_as_the_subcutaneous_fat():
         _add_texture(hu, np.full(grid.shape_zyx, label, np.uint8), grid, np.random.default_rng(0))
         sd[label] = float(hu.std())
     assert 25.0 < sd[A.MED_FAT] < 35.0 and 1.8 < sd[A.MED_FAT] / sd[A.FAT] < 2.6
+
+
+def _breast_slab(seed: int, slices: int = 9):
+    """Patient ``seed``'s labels and HU (before texture) over ``slices`` slices of its default
+    grid centred on its breasts' middle, the grid of those slices, and the patient."""
+    from dataclasses import replace
+
+    from mitsgan.data.phantom.generate import chest_params, phantom_grid
+
+    p, g = chest_params(seed), phantom_grid(seed)
+    mid = p.wall.breast_t_frac * p.lung_length_mm
+    grid = replace(g, shape_zyx=(slices, *g.shape_zyx[1:]), t0_mm=mid + 0.5 * (slices - 1) * g.slice_mm)
+    X, Y = grid.x_mm()[None, :], grid.y_mm()[:, None]
+    rendered = [A.render_slice(p, X, Y, float(t), grid.slice_mm) for t in grid.t_mm()]
+    hu = np.stack([h for h, _ in rendered])
+    lab = np.stack([lb for _, lb in rendered])
+    return p, grid, hu, lab
+
+
+def test_breast_glands_are_patches_and_strands_in_fat():
+    """Round 36: drawn as one smooth lens, the fibroglandular tissue read as "hollow rings",
+    "hollow ovals" to a first-glance reader; real glands are a cloud of irregular patches and
+    strands in fat, densest in the middle, feathering out at the edges. Blinded A/Bs preferred the
+    patches in 15 of 15 comparisons ("irregular, lobulated patches with fat through them and
+    ragged edges" against "a smooth, shaded oval with a crisp outline"), then 15 of 15 on new
+    patients with a fresh reader. Here: only the lens and the fat within BREAST_WISP_MM of it
+    change; the lens is partly fat, more at its edge than in its core; some of the fat round it
+    turns gland (wisps); a male patient is untouched, and the same stream gives the same tissue."""
+    from mitsgan.data.phantom import generate as G
+
+    seed = next(s for s in range(100) if G.chest_params(s).wall.breast_mm > 16.0)
+    p, grid, hu, lab = _breast_slab(seed)
+    gland = lab == A.BREAST
+    assert gland.sum() > 2000
+    out = hu.copy()
+    G._add_breast_tissue(out, lab, p, grid, np.random.default_rng(5))
+    again = hu.copy()
+    G._add_breast_tissue(again, lab, p, grid, np.random.default_rng(5))
+    assert (out == again).all()
+    changed = out != hu
+    assert not (changed & ~(gland | (lab == A.FAT))).any()
+    px = grid.pixel_mm
+    inside = np.stack([ndimage.distance_transform_edt(s) for s in gland]) * px
+    outside = np.stack([ndimage.distance_transform_edt(~s) for s in gland]) * px
+    assert not (changed & (lab == A.FAT) & (outside >= G.BREAST_WISP_MM)).any()
+    fat_like = out < p.fat_hu + 30.0
+    edge, core = gland & (inside < 1.5), gland & (inside > 5.0)
+    assert 0.15 < fat_like[gland].mean() < 0.85
+    assert fat_like[edge].mean() > fat_like[core].mean() + 0.2, (fat_like[edge].mean(), fat_like[core].mean())
+    near = (lab == A.FAT) & (outside < 3.0)
+    assert 0.01 < (out[near] > p.fat_hu + 60.0).mean() < 0.5
+    male = next(s for s in range(100) if G.chest_params(s).wall.breast_mm == 0.0)
+    p, grid, hu, lab = _breast_slab(male)
+    out = hu.copy()
+    G._add_breast_tissue(out, lab, p, grid, np.random.default_rng(5))
+    assert (out == hu).all()
