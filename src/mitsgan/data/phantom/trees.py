@@ -90,6 +90,11 @@ VESSEL_LEAF_TARGETS = 8
 # run beside their arteries (paired_airways). Grown on their own down to 1.9 mm radius, they
 # were "small ring bronchi floating in the lung with no matching artery" to a reader.
 AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
+# Round 36 (not kept): dropping a paired bronchus whose middle lay within both radii (+1 mm) of a
+# central-tree bronchus (after "paired, duplicated 'double ring' bronchi" at first glance; 3-5
+# segments of ~40 on the right per patient) was preferred in 6 of 8 blinded comparisons with a
+# difference (p = 0.15), then 2 of 12 on new patients: the gaps left "a half-moon airway", "no
+# airway below its artery".
 PAIRED_ARTERY_MIN_RADIUS_MM = 1.2  # arteries this thick (and up) have a bronchus beside them
 PAIRED_AIRWAY_RATIO = 0.85  # bronchus radius over its artery's (real broncho-arterial ratio ~0.7-1)
 AIRWAY_WALL_FRACTION = 0.12
