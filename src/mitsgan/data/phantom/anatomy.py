@@ -465,6 +465,7 @@ RIB_MARROW_DROP_HU = 110.0  # rib marrow this much below the vertebrae's
 # "a solid white band cut off flat"; with a cortex round grey marrow and rounded ends (chest_wall)
 # blinded A/Bs preferred it in 15 of 15 comparisons, then 15 of 15 on new patients (round 18).
 SCAPULA_MARROW_DROP_HU = RIB_MARROW_DROP_HU
+BREAST_HU = -20.0  # chest_wall's lens of fibroglandular tissue (generate._add_breast_tissue breaks it up)
 # The sternum's marrow this much below the vertebrae's (see render_slice). Round 18: after the
 # doubled marrow grain a first-glance reader called it "a hollow oval ring"; at 20 (nearly solid
 # white) a blinded A/B reader preferred the grey marrow in 10 of 10 comparisons ("in the real
@@ -1648,7 +1649,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     plain_blood = p.blood_hu - p.contrast_hu
     table = np.array([-1000, 30, p.fat_hu, p.muscle_hu, p.cortical_hu, p.trabecular_hu, 120,
                       p.lung_hu, p.fat_hu + 5, plain_blood + 2 + 0.4 * c, p.blood_hu, 45, -1000,
-                      58 + 0.35 * c, p.muscle_hu, 120, 20, 85, 48 + 0.45 * c, -20.0, -650.0], dtype=f32)
+                      58 + 0.35 * c, p.muscle_hu, 120, 20, 85, 48 + 0.45 * c, BREAST_HU, -650.0], dtype=f32)
     hu = table[np.minimum(lab, len(table) - 1)]
     sel = organ_lab > 0
     hu = np.where(sel & (lab == organ_lab), organ_hu, hu).astype(f32)

@@ -551,15 +551,16 @@ def _add_breast_tissue(hu: np.ndarray, lab: np.ndarray, p: A.ChestParams, grid: 
     field = smooth_field(g.shape, grid.spacing_zyx, BREAST_STRAND_MM, rng)
     lo, hi = BREAST_THRESHOLD
     core = np.clip(inside / f32(BREAST_CORE_MM), 0.0, 1.0)
+    # Outside the lens the threshold rises by 2 (the field's standard deviations) over the wisps'
+    # reach: strands die out there.
     thr = np.where(g, f32(lo) + f32(hi - lo) * core, f32(lo) + f32(2.0 / BREAST_WISP_MM) * outside)
     w = np.clip((field - thr) / f32(0.4), 0.0, 1.0)
     sub = hu[box]
     fat_hu = f32(p.fat_hu)
     sub[g] = (fat_hu + w * (sub + f32(BREAST_GLAND_SHIFT_HU) - fat_hu))[g]
     wisp = fat & (outside < f32(BREAST_WISP_MM))
-    gland_hu = f32(-20.0 + BREAST_GLAND_SHIFT_HU)
+    gland_hu = f32(A.BREAST_HU + BREAST_GLAND_SHIFT_HU)
     sub[wisp] = (sub + w * (gland_hu - sub))[wisp]
-
 
 
 # Share of patients with mild centrilobular emphysema in the upper lungs. Round 19: drawn as evenly
