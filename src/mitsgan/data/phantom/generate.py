@@ -273,6 +273,8 @@ def _cardiac_motion(hu: np.ndarray, lab: np.ndarray, grid: Grid) -> None:
         w = np.clip(1.0 - np.maximum(d_out, d_in) / MOTION_BAND_MM, 0.0, 1.0).astype(f32)
         rows = np.flatnonzero(w.any(axis=1))
         cols = np.flatnonzero(w.any(axis=0))
+        if rows.size == 0:  # pixels coarser than the band (--size 64): no pixel within it
+            continue
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         blurred = ndimage.gaussian_filter(hu[k][box], MOTION_BLUR_MM / px, truncate=2.5)
         hu[k][box] += w[box] * (blurred - hu[k][box])
