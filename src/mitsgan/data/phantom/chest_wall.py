@@ -303,7 +303,7 @@ def draw_scapulae(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, thet
         sub[(wedge | behind) & (sub == FAT)] = MUSCLE
         bone = mine & (dist < half)
         sub[bone] = CORTICAL
-        sub[bone & (dist < half - f32(1.4))] = TRABECULAR
+        sub[bone & (dist < half - f32(SCAPULA_CORTEX_MM))] = TRABECULAR
         j = blade.points[len(blade.points) // 2]
         middle = np.zeros(lab.shape, dtype=bool)
         middle[win] = bone & (np.hypot(Xw - f32(j[0]), Yw - f32(j[1])) < half + f32(1.0))
@@ -417,6 +417,7 @@ SCAPULA_COVER_MM = 10.0  # tissue kept over the lateral end
 SCAPULA_FAT_OVER_MM = 3.0  # fat left under the skin over the scapular muscles
 SCAPULA_CURVE_POINTS = 13  # the blade's polyline
 SCAPULA_MUSCLE_MM = 14.0  # infraspinatus behind the blade
+SCAPULA_CORTEX_MM = 1.4  # the blade's cortex; its marrow is the rest
 
 
 def render_arms(p, w: WallParams, X: np.ndarray, Y: np.ndarray, t: float, widen: float,
