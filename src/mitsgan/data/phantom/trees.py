@@ -96,6 +96,10 @@ AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
 # difference (p = 0.15), then 2 of 12 on new patients: the gaps left "a half-moon airway", "no
 # airway below its artery".
 PAIRED_ARTERY_MIN_RADIUS_MM = 1.2  # arteries this thick (and up) have a bronchus beside them
+# Round 37 (not kept): 0.65, the normal inner-diameter broncho-arterial ratio (after "ring bronchi
+# the same size as the central ones" at first glance), was preferred in 0 of 15 blinded comparisons
+# (seeds 20500-20523, -15 / 10 / 35 mm): smaller bronchi "half-swallowed by their arteries", "only a
+# thin sliver of air at the artery's edge", against bronchi "about as wide as the artery beside them".
 PAIRED_AIRWAY_RATIO = 0.85  # bronchus radius over its artery's (real broncho-arterial ratio ~0.7-1)
 AIRWAY_WALL_FRACTION = 0.12
 AIRWAY_WALL_MM = 0.25
