@@ -886,7 +886,7 @@ def test_the_left_atrium_reaches_down_to_the_hearts_back(seed):
     (the first-glance "heart joined to the spine by a soft-tissue bridge"). 66 mm below the
     carina the chamber now lies across the mediastinum in front of the oesophagus."""
     p, X, Y, px = _patient(seed)
-    la = next(tb for tb in p.tubes if tb.group == "atrium")
+    la = max((tb for tb in p.tubes if tb.group == "atrium"), key=lambda tb: tb.radius_mm)
     _, lab = A.render_slice(p, X, Y, p.t_carina_mm + 66.0)
     chamber = _component_at(lab == A.VESSEL, X, Y, (0.5 * (la.a[0] + la.b[0]), la.a[1]))
     assert chamber.any(), seed
