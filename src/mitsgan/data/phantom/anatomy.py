@@ -436,7 +436,20 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
 # close to the width of the descending aorta". Three quarters of that (lumens 59-128 mm2) was
 # preferred in 8 of 8 comparisons both ways round, then 9 of 9 on new patients with a fresh reader
 # ("in real CT the right main bronchus is clearly narrower than the aorta").
-MAIN_BRONCHUS_RADIUS_MM = ((5.25, 6.0), (4.5, 5.25))
+# Round 37: the right one wider and the left one narrower, after first-glance readers named "two
+# identical oval main bronchi" side by side. Measured 5-12 mm below the carina (air under -900 HU
+# after a 0.4 mm Gaussian), real right main bronchi hold 89-200 mm2 and left ones 44-85:
+# LIDC-IDRI-0001 130-152 / 73-85, -0003 89-112 / 44-73, lung1 200 / 81. Round 25's 44-85 was
+# measured 10-25 mm below, mostly on the bronchus intermedius and the lobar bronchi. At
+# (5.25, 6.0) / (4.5, 5.25), seeds 0-5 held 81-124 / 68-93 mm2 5-10 mm below; now they hold
+# 117-160 / 58-78. Blinded A/Bs both ways round, 4-22 mm below the carina:
+#   - 15 of 15 (seeds 20800-20806; "the right main bronchus clearly wider, the split uneven as in
+#     real anatomy");
+#   - then 15 of 15 on new patients with a fresh reader told only "in the middle of the chest"
+#     (20852-20858).
+# The left alone narrowed to (3.75, 4.25), with the right kept, was preferred in 0 of 15
+# (20831-20839): "a left main bronchus two thirds of the right's width looks stenotic".
+MAIN_BRONCHUS_RADIUS_MM = ((6.0, 6.75), (4.25, 4.75))
 LA_RADIUS_MM = 16.0  # the left atrium as a capsule across the body: its AP and CC semi-axis
 LA_HALF_WIDTH_MM = 18.0  # ... and half the length of its axis (X)
 # Its axis's depth below the carina. Round 27: at 50 mm (its top 34 mm below the carina), slices
