@@ -162,7 +162,6 @@ def test_cli_is_deterministic_atomic_and_writes_a_dataset(tmp_path):
     assert scan.shape[0] == 16 and 0.6 * 2 <= scan.spacing_zyx[1] <= 0.8 * 2
 
 
-
 def test_the_smallest_grid_the_cli_accepts_renders(tmp_path):
     """`--size 64 --slices 8` is the smallest scan the generator accepts (~5.5 mm pixels). Round 36:
     the heart's motion blur found no pixel within its 4 mm band (MOTION_BAND_MM) at that size and
@@ -171,6 +170,7 @@ def test_the_smallest_grid_the_cli_accepts_renders(tmp_path):
         ph = generate_phantom(seed=seed, slices=8, size=64)
         assert ph.scan.shape == (8, 64, 64) and np.isfinite(ph.scan.hu).all()
     assert cli(["phantom", str(tmp_path / "small"), "--slices", "8", "--size", "64", "--quiet"]) == 0
+
 
 def test_library_loads_without_pickle_and_is_small():
     assert LIBRARY_PATH.stat().st_size < 3_000_000
