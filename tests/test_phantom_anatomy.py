@@ -18,7 +18,8 @@ that runs out toward its hilum, facet joints that close the spinal canal at the 
 trunk that runs back to its bifurcation nearly in the axial plane, a chest whose front comes back
 toward the trachea above the carina, enhanced great vessels as bright as the real slabs', main
 bronchi narrower than the descending aorta, a trachea as deep as it is wide, a brachiocephalic trunk in
-front of the trachea behind the left brachiocephalic vein, a left atrium behind the great vessels
+front of the trachea behind the left brachiocephalic vein, a left subclavian artery against the
+trachea's left side above the arch, a left atrium behind the great vessels
 below the carina, an oesophagus against the trachea's back above it, discs only where a thick slice
 lies wholly in one, faint small veins in the chest wall's fat, lymph nodes in the mediastinal
 fat, and an upper mediastinum whose filled outline drapes between the vessels. Noise-free single slices
@@ -539,6 +540,26 @@ def test_the_brachiocephalic_trunk_stands_in_front_of_the_trachea_behind_the_vei
         deep = (np.ptp(np.broadcast_to(Y, lab.shape)[vessel]) + px) / (2.0 * trunk.radius_mm)
         assert 0.6 <= min(wide, deep) and max(wide, deep) <= 1.3, (seed, wide, deep)
 
+
+def test_the_left_subclavian_rises_against_the_trachea_with_no_lung_behind_it():
+    """Above the arch the left subclavian artery climbs beside the trachea's left side, so the
+    left lung meets the mediastinum 17-23 mm left of the trachea's axis on its row (LIDC-IDRI-0002
+    and lung1, 33-48 mm above the carina). Round 38: run straight from the arch toward the lung's
+    apex, it stood 25-30 mm out, the lung 28.5-34 mm out on the trachea's row 45 mm above the
+    carina (seeds 0-5), and in three patients reached in behind it to within 12.5-16.4 mm of the
+    trachea's axis ("a keyhole of lung between the subclavian and the oesophagus against the
+    trachea's left back wall", blinded readers). With its knee: 24-25.5 mm, and never within
+    22.5 mm behind the trachea's left half."""
+    for seed in SEEDS:
+        p, X, Y, _ = _patient(seed)
+        t = p.t_carina_mm - 45.0
+        _, lab = A.render_slice(p, X, Y, t)
+        ax, ay = M.axis_point(next(tb for tb in p.tubes if A._is_trachea(tb)), t)
+        lung = lab == A.LUNG
+        row = lung[int(np.argmin(np.abs(Y[:, 0] - ay)))] & (X[0] > ax)
+        assert row.any() and X[0][row].min() - ax < 27.0, (seed, X[0][row].min() - ax)
+        behind_left = lung & (X > ax) & (Y > ay)
+        assert np.hypot(X - ax, Y - ay)[behind_left].min() > 20.0, seed
 
 def test_the_azygos_is_a_small_vein_beside_the_spine():
     """The azygos beside the vertebral body is ~6-8 mm across (a third of the descending aorta's
