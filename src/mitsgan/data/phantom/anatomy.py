@@ -699,6 +699,11 @@ def _main_bronchi(carina: tuple[float, float, float], x_hr: float, x_hl: float,
 # touches lung") in 8 of 10 comparisons, then 9 of 10 on new patients with a fresh reader
 # (p = 0.011).
 RIGHT_BRONCHUS_REACH = 0.6
+# Round 38 (not kept): the right bronchus narrowed to 0.7 of its radius (a bronchus intermedius) from
+# 15% of the way past its knee to its hilar end (lumen 140-171 mm2 8 mm below the carina, 85-101 at
+# 20-25 mm, about the left's; real 47-70 mm2 on the right 15 mm below): 0 of 15 comparisons, 15-26 mm
+# below the carina ("a right main bronchus narrower than the left is atypical"; a notch where the two
+# calibres met).
 CARINA_KNEE_MM = 10.0  # depth below the carina where each main bronchus takes its own course
 CARINA_SPREAD_MM = 3.0  # the knee's offset from the midline beyond 1.3 radii (mm)
 
