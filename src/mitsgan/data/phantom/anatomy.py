@@ -305,8 +305,8 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
     # ascending aorta. Round 10: level with the aorta's centre (~5 cm in front of the
     # trachea), the azygos arch reached it as an ~8 cm rod crossing the lung.
     x_svc, y_svc = max(x_aa - r_aa - u(9.0, 13.0), -32.0), y_tr - 14.0 - u(2.0, 8.0)
-    # Round 38 (not kept): measured above the carina, the right lung lies 4-22 / 7-33 mm right of the
-    # trachea's axis 10 / 20 mm in front of it (LIDC-IDRI-0001, -0002, lung1), the phantoms' 30-40 /
+    # Round 38 (not kept): measured above the carina, the right lung lies 4-24 / 7-33 mm right of the
+    # trachea's axis 10 / 20 mm in front of it (LIDC-IDRI-0001, -0002, lung1), the phantoms' 24-42 /
     # 39-43 (the SVC's lateral edge). The SVC at most 21 mm right (was 32), where the ascending aorta
     # left room (3 patients in 5): 15 of 15 comparisons ("snug against the aorta, a smooth right
     # border" against "a knob into the lung with a notch beside it"), then 0 of 15 on new patients
