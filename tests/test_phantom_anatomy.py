@@ -545,11 +545,11 @@ def test_the_left_subclavian_rises_against_the_trachea_with_no_lung_behind_it():
     """Above the arch the left subclavian artery climbs beside the trachea's left side, so the
     left lung meets the mediastinum 17-23 mm left of the trachea's axis on its row (LIDC-IDRI-0002
     and lung1, 33-48 mm above the carina). Round 38: run straight from the arch toward the lung's
-    apex, it stood 25-30 mm out, the lung 28.5-34 mm out on the trachea's row 45 mm above the
-    carina (seeds 0-5), and in three patients reached in behind it to within 12.5-16.4 mm of the
-    trachea's axis ("a keyhole of lung between the subclavian and the oesophagus against the
-    trachea's left back wall", blinded readers). With its knee: 24-25.5 mm, and never within
-    22.5 mm behind the trachea's left half."""
+    apex, it stood 25-30 mm out, the lung 28.8-33.8 mm out on the trachea's row 45 mm above the
+    carina (seeds 0-5, default grids), and in three patients reached in behind it to within
+    12.7-16.4 mm of the trachea's axis ("a keyhole of lung between the subclavian and the
+    oesophagus against the trachea's left back wall", blinded readers). With its knee: 24.1-25.4
+    mm, and never within 23.5 mm behind the trachea's left half."""
     for seed in SEEDS:
         p, X, Y, _ = _patient(seed)
         t = p.t_carina_mm - 45.0
@@ -560,6 +560,7 @@ def test_the_left_subclavian_rises_against_the_trachea_with_no_lung_behind_it():
         assert row.any() and X[0][row].min() - ax < 27.0, (seed, X[0][row].min() - ax)
         behind_left = lung & (X > ax) & (Y > ay)
         assert np.hypot(X - ax, Y - ay)[behind_left].min() > 20.0, seed
+
 
 def test_the_azygos_is_a_small_vein_beside_the_spine():
     """The azygos beside the vertebral body is ~6-8 mm across (a third of the descending aorta's
