@@ -21,9 +21,9 @@ bronchi narrower than the descending aorta, a trachea as deep as it is wide, a b
 front of the trachea behind the left brachiocephalic vein, a left subclavian artery against the
 trachea's left side above the arch, a left atrium behind the great vessels below the carina with fat,
 not lung, between it and the oesophagus, an oesophagus against the trachea's back above it, discs only
-where a thick slice lies wholly in one, faint small veins in the chest wall's fat, lymph nodes in the mediastinal
-fat, and an upper mediastinum whose filled outline drapes between the vessels. Noise-free single slices
-(anatomy.render_slice), one tree or one field, so these run in seconds."""
+where a thick slice lies wholly in one, faint small veins in the chest wall's fat, lymph nodes in the
+mediastinal fat, and an upper mediastinum whose filled outline drapes between the vessels. Noise-free
+single slices (anatomy.render_slice), one tree or one field, so these run in seconds."""
 from __future__ import annotations
 
 import itertools
@@ -562,7 +562,6 @@ def test_the_left_subclavian_rises_against_the_trachea_with_no_lung_behind_it():
         assert np.hypot(X - ax, Y - ay)[behind_left].min() > 20.0, seed
 
 
-
 def test_no_lung_reaches_in_between_the_left_atrium_and_the_oesophagus():
     """Below the carina the left atrium lies against the oesophagus and the descending aorta, fat filling
     the corners between them. Round 38: the mediastinum's closing stopped at the trachea's axis, so the
@@ -717,7 +716,7 @@ def test_the_left_hilum_keeps_its_interlobar_artery_below_the_left_pa(monkeypatc
 
     assert all(interlobar_found(seed) for seed in SEEDS)
     monkeypatch.setattr(A, "INTERLOBAR_CAP", False)  # no hilar tissue along it: cut off in one patient
-    monkeypatch.setattr(A, "RETRO_ATRIAL_CLOSING_MM", 0.0)  # ... unless the closing behind the atrium joins it
+    monkeypatch.setattr(A, "RETRO_ATRIAL_CLOSING_MM", 0.0)  # ... which the atrium's closing would join
     assert not all(interlobar_found(seed) for seed in SEEDS)
     monkeypatch.setattr(A, "LEFT_INTERLOBAR_MM", None)
     assert not any(interlobar_found(seed) for seed in SEEDS)
