@@ -1003,6 +1003,14 @@ SVC_BEND_MM = 24.0  # it comes forward over this much height, down to the right 
 
 
 RIGHT_PA_BEND = (0.4, 0.7, 3.0)  # the right PA's knee (see _bent_tube)
+# Round 39 (not kept): the right PA narrowing to 0.75 of its radius past the knee (0.95 for both PAs),
+# after round 39's first glance ("a ruler-straight right PA that stops abruptly"): its surface then
+# cleared the right bronchus's wall in 58% of seeds 0-39 (32% at 0.95). Blinded A/Bs both ways round:
+# 10 of 10 (seeds 22900-22908, 10 / 18 / 26 mm, told "the right PA and hilum": "the thicker RPA
+# drawn over the bronchus's wall"), 3 of 4 on new patients with a fresh reader (22950-22956, 6 / 14 /
+# 22 mm; 11 of 15 without a visible difference), then 0 of 15 with a third reader told "round the
+# hila" (23000-23008, 8 / 16 / 24 mm: "a narrower RPA with a knob at its junction", "tapering to a
+# point, cut off from the hilar vessels", and at its lower edge "no RPA behind the SVC").
 
 
 # The pulmonary trunk climbs straight up from the heart to this far below its bifurcation, then runs
