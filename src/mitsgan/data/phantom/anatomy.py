@@ -59,7 +59,8 @@ class Tube:
     # rim of fat; see render_slice). Empty for the vessels drawn before round 39.
     chain: str = ""
     # Drawn as a great vessel (oval, a thin margin, a band to the midline, the soft union) even
-    # if thinner than GREAT_VESSEL_MIN_RADIUS_MM: the right PA and a narrowed SVC since round 39.
+    # if thinner than GREAT_VESSEL_MIN_RADIUS_MM: the SVC's pieces (narrowed where it is squeezed)
+    # since round 39.
     great: bool = False
 
     def is_great_vessel(self) -> bool:
@@ -433,11 +434,13 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
         *_main_bronchi((0.0, y_tr, t_car), x_hr, x_hl, hil_y, u(*MAIN_BRONCHUS_RADIUS_MM[0]),
                       u(*MAIN_BRONCHUS_RADIUS_MM[1])),
     ]
-    # In list order: aorta (5), SVC, aortic branches (3; the brachiocephalic trunk in n pieces), left
-    # brachiocephalic vein (n pieces), pulmonary trunk (1-2) and arteries (4-6), lower pulmonary veins
-    # (2) and the left atrium (two capsules with LA_LOW_MM), oesophagus, azygos (3), airways (5).
+    # In list order: aorta (5), SVC (1 or 3 pieces), aortic branches (3; the brachiocephalic trunk in n
+    # pieces), left brachiocephalic vein (n pieces), pulmonary trunk (1-2) and arteries (4-6), lower
+    # pulmonary veins (2) and the left atrium (two capsules with LA_LOW_MM), oesophagus, azygos (3),
+    # airways (5).
     n = 2 if TRUNK_KNEE else 1
-    head = ["aorta"] * 5 + ["svc"] * len(svc) + ["aorta"] * (n + 2 + (SUBCLAVIAN_KNEE_MM is not None)) + ["svc"] * n
+    branches = n + 2 + (SUBCLAVIAN_KNEE_MM is not None)
+    head = ["aorta"] * 5 + ["svc"] * len(svc) + ["aorta"] * branches + ["svc"] * n
     tail = ["atrium"] * (4 if LA_LOW_MM else 3) + ["oesophagus"] + ["svc"] * 3
     # The trunk (one tube or two), the arteries (two each, three with an interlobar artery).
     n_pa = len(tubes) - 5 - len(head) - len(tail)
@@ -939,6 +942,10 @@ PARATRACHEAL_STRIPE_MM = 3.0
 #     the RPA", "lobulated blobs round the RPA").
 SVC_CLEAR_OF_RIGHT_PA_MM: float | None = 1.5
 RIGHT_PA_RADIUS_MM = (7.0, 8.5)
+RIGHT_PA_BEND = (0.4, 0.7, 3.0)  # the right PA's knee (see _bent_tube)
+SVC_SHIFT_OUT_MM = 6.0  # how far right the SVC may move where the aorta leaves no room behind it
+SVC_SQUEEZED_RADIUS_MM = 6.5  # ... and then how thin it may get
+SVC_BEND_MM = 24.0  # it comes forward over this much height, down to the right PA's top
 
 
 def _svc(xy: tuple[float, float], radius_mm: float, top: float, bottom: float,
@@ -962,20 +969,19 @@ def _svc(xy: tuple[float, float], radius_mm: float, top: float, bottom: float,
     if SVC_CLEAR_OF_RIGHT_PA_MM is None:
         return straight
     (xa, ya), ra = aorta
-    pick = None
-    for r in np.arange(radius_mm, min(radius_mm, SVC_SQUEEZED_RADIUS_MM) - 1e-6, -0.5):
-        for shift in np.arange(0.0, SVC_SHIFT_OUT_MM + 1e-6, 1.0):
-            x_new = x - float(shift)
-            pa_y, pa_t = _right_pa_at(right_pa, x_new)
-            y_new = min(y, pa_y - RIGHT_PA_RADIUS_MM[1] - float(r) - SVC_CLEAR_OF_RIGHT_PA_MM)
-            y_min = ya + float(np.sqrt(max(0.0, (ra + float(r) + 1.0) ** 2 - (x_new - xa) ** 2)))
-            pick = (x_new, max(y_new, y_min), float(r), pa_t)
-            if y_new >= y_min:
-                break
-        else:
-            continue
-        break
-    x_new, y_new, r_new, pa_t = pick  # type: ignore[misc]
+    # Full size first, moved out 0, 1, ... mm; then 0.5 mm thinner, and so on: the first that fits
+    # (else the last, as close as the aorta allows).
+    tries = [(float(r), float(shift))
+             for r in np.arange(radius_mm, min(radius_mm, SVC_SQUEEZED_RADIUS_MM) - 1e-6, -0.5)
+             for shift in np.arange(0.0, SVC_SHIFT_OUT_MM + 1e-6, 1.0)]
+    for r_new, shift in tries:
+        x_new = x - shift
+        pa_y, pa_t = _right_pa_at(right_pa, x_new)
+        y_new = min(y, pa_y - RIGHT_PA_RADIUS_MM[1] - r_new - SVC_CLEAR_OF_RIGHT_PA_MM)
+        y_min = ya + float(np.sqrt(max(0.0, (ra + r_new + 1.0) ** 2 - (x_new - xa) ** 2)))
+        if y_new >= y_min:
+            break
+    y_new = max(y_new, y_min)
     if y_new >= y and x_new == x:
         return straight
     t_low = pa_t - RIGHT_PA_RADIUS_MM[1]  # the right PA's top where it passes
@@ -990,19 +996,12 @@ def _right_pa_at(right_pa: tuple[tuple[float, float, float], tuple[float, float,
     """(Y, t) of the right PA's axis where it crosses ``x`` (``right_pa``: bifurcation, hilar end;
     the knee as :func:`_bent_tube` puts it with RIGHT_PA_BEND)."""
     bif, end = right_pa
-    fx, fy, dt = RIGHT_PA_BEND
-    knee = (bif[0] + fx * (end[0] - bif[0]), bif[1] + fy * (end[1] - bif[1]), 0.5 * (bif[2] + end[2]) + dt)
+    knee = _knee(bif, end, RIGHT_PA_BEND)
     a, b = (knee, end) if x <= knee[0] else (bif, knee)
     g = float(np.clip((x - a[0]) / (b[0] - a[0]), 0.0, 1.0)) if b[0] != a[0] else 0.0
     return a[1] + g * (b[1] - a[1]), a[2] + g * (b[2] - a[2])
 
 
-SVC_SHIFT_OUT_MM = 6.0  # how far right the SVC may move where the aorta leaves no room behind it
-SVC_SQUEEZED_RADIUS_MM = 6.5  # ... and then how thin it may get
-SVC_BEND_MM = 24.0  # it comes forward over this much height, down to the right PA's top
-
-
-RIGHT_PA_BEND = (0.4, 0.7, 3.0)  # the right PA's knee (see _bent_tube)
 # Round 39 (not kept): the right PA narrowing to 0.75 of its radius past the knee (0.95 for both PAs),
 # after round 39's first glance ("a ruler-straight right PA that stops abruptly"): its surface then
 # cleared the right bronchus's wall in 58% of seeds 0-39 (32% at 0.95). Blinded A/Bs both ways round:
@@ -1040,6 +1039,14 @@ def _pulmonary_trunk(root: tuple[float, float, float], bif: tuple[float, float, 
     return [Tube(root, knee, radius_mm, VESSEL, hu), Tube(knee, bif, radius_mm, VESSEL, hu)]
 
 
+def _knee(a: tuple[float, float, float], b: tuple[float, float, float],
+          bend: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The knee of a vessel from ``a`` to ``b``: fractions ``bend[:2]`` of the way in X and Y,
+    ``bend[2]`` mm off the midpoint in t (see :func:`_bent_tube`)."""
+    fx, fy, dt = bend
+    return a[0] + fx * (b[0] - a[0]), a[1] + fy * (b[1] - a[1]), 0.5 * (a[2] + b[2]) + dt
+
+
 def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
                bend: tuple[float, float, float], radius_mm: float, hu: float) -> list[Tube]:
     """A vessel from ``a`` to ``b`` through a knee at fractions ``bend[:2]`` of the way in
@@ -1048,8 +1055,7 @@ def _bent_tube(a: tuple[float, float, float], b: tuple[float, float, float],
     Round 33 (not kept): the pulmonary arteries as four pieces of a quadratic curve through the
     same knee lost 3 of 12 blinded A/B comparisons ("lumpy, wavy edges", "a notch where the right
     PA meets the trunk"): in a slice the joints of the shorter pieces showed as steps."""
-    fx, fy, dt = bend
-    knee = (a[0] + fx * (b[0] - a[0]), a[1] + fy * (b[1] - a[1]), 0.5 * (a[2] + b[2]) + dt)
+    knee = _knee(a, b, bend)
     # A thin margin of fat, as a great vessel's, however thin the artery (the right PA since round 39:
     # with the default 3 mm it wore a sleeve of fat in the hilum).
     fat = GREAT_VESSEL_FAT_MM
@@ -1697,7 +1703,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
                 med |= cavity & M.bridge(X, Y, *M.axis_point(tube, t), 0.9 * r_cut)
             if tube.chain:
                 gap = d - f32(tube.radius_mm)
-                chain_gap[tube.chain] = np.minimum(chain_gap[tube.chain], gap) if tube.chain in chain_gap else gap
+                chain_gap[tube.chain] = np.minimum(chain_gap.get(tube.chain, gap), gap)
             else:
                 blend = M.blend_add(blend, d, tube.radius_mm)
         if tube.label == AIRWAY_LUMEN and not _is_trachea(tube) and t < tube.a[2]:
