@@ -1546,7 +1546,9 @@ def test_the_front_of_the_chest_comes_back_toward_the_trachea_above_the_carina()
     mediastinum was "a tall triangular column from sternum to spine", a first-glance reader's first
     cue. 40 mm above the carina the sternum's back now lies 32-53 mm in front of the trachea (at
     least 20 mm closer than 15 mm below it; 28-60 allowed), and the great vessels moved back with
-    it: none runs into the sternum (>= 3 mm of tissue between)."""
+    it: none runs into the sternum (>= 2 mm of tissue between: the left brachiocephalic vein lies right
+    behind the manubrium; since round 40 it ends further in, behind the manubrium's right edge, and in
+    seed 1, squeezed there by the brachiocephalic trunk, it runs 2.0 mm behind it; 4.3-20.7 mm before)."""
     for seed in SEEDS:
         p, X, Y, px = _patient(seed)
         depth = {}
@@ -1558,7 +1560,7 @@ def test_the_front_of_the_chest_comes_back_toward_the_trachea_above_the_carina()
             comps, n = ndimage.label(lab == A.VESSEL)
             areas = ndimage.sum_labels(np.ones_like(comps), comps, np.arange(1, n + 1)) * px * px
             great = np.isin(comps, 1 + np.flatnonzero(areas >= 20.0))  # not the small veins in the wall
-            assert to_sternum[great].min() >= 3.0, (seed, dt)
+            assert to_sternum[great].min() >= 2.0, (seed, dt)
         assert 28.0 <= depth[-40.0] <= 60.0, (seed, depth)
         assert depth[15.0] - depth[-40.0] >= 20.0, (seed, depth)
 
@@ -1738,6 +1740,33 @@ def _surface_gap_mm(a: A.Tube, b: A.Tube, n: int = 120) -> float:
     pa = np.asarray(a.a) + s * (np.asarray(a.b) - np.asarray(a.a))
     pb = np.asarray(b.a) + s * (np.asarray(b.b) - np.asarray(b.a))
     return float(np.linalg.norm(pa[:, None] - pb[None], axis=2).min()) - a.radius_mm - b.radius_mm
+
+
+def test_the_svc_above_the_arch_lies_beside_the_trachea():
+    """35 mm above the carina the SVC lies 15-24 mm right of the trachea's axis (real: 12-22 mm,
+    LIDC-IDRI-0002, lung1), no thicker than 8.5 mm in radius (real 6-9), right of the brachiocephalic
+    trunk with at least 1.5 mm between them, and it joins the left brachiocephalic vein there. Round
+    40: it stood 31-32 mm out, 8-10.5 mm in radius, "an enlarged round knob pushing into the lung".
+    Below the azygos arch it is where it was. It fails with anatomy.SVC_UPPER_GAP_MM = None."""
+    for seed in SEEDS:
+        p = chest_params(seed)
+        t = p.t_carina_mm - 35.0
+        svc = next(tb for tb in p.tubes if tb.chain == "svc" and min(tb.a[2], tb.b[2]) <= t <= max(tb.a[2], tb.b[2]))
+        trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
+        x, _ = M.axis_point(svc, t)
+        assert 15.0 <= M.axis_point(trachea, t)[0] - x <= 24.0, seed
+        assert svc.radius_mm <= 8.5, seed
+        trunk = [tb for tb in p.tubes if tb.group == "aorta" and min(tb.a[2], tb.b[2]) <= t <= max(tb.a[2], tb.b[2])
+                 and tb.b[2] < tb.a[2] and tb.radius_mm >= 5.5]
+        bx, by = M.axis_point(trunk[0], t)
+        _, y = M.axis_point(svc, t)
+        assert np.hypot(bx - x, by - y) - svc.radius_mm - trunk[0].radius_mm >= 1.5, seed
+        # The left brachiocephalic vein's last piece ends on it, above the level measured.
+        assert any(abs(tb.b[0] - svc.a[0] - 2.0) < 1e-6 and tb.b[2] < t for tb in p.tubes
+                   if tb.group == "svc" and not tb.chain), seed
+        low = next(tb for tb in p.tubes if tb.chain == "svc" and min(tb.a[2], tb.b[2]) <= p.t_carina_mm - 10.0
+                   <= max(tb.a[2], tb.b[2]))
+        assert M.axis_point(trachea, p.t_carina_mm - 10.0)[0] - M.axis_point(low, p.t_carina_mm - 10.0)[0] >= 24.0, seed
 
 
 def test_the_right_pulmonary_artery_passes_behind_the_svc():

@@ -210,6 +210,12 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
 # "a sea-urchin starburst of straight streaks meeting at one point" (two of the six losses) and on
 # detached spindles. Spreading their origins up to 10 mm medially along the artery (looked at on
 # seed 18100, not A/B'd) left the same broom of straight rods in the slices that cut several.
+# Round 40 (not kept): the right PA's hilar end carried on into the lung as two lobar branches in a Y
+# (each continuing the PA's last piece turned 0.45 rad forward or back, 0.6 of its radius, 20 mm then
+# forking once more, dropping 0.12 mm per mm), after round 39's first glance ("a ruler-straight right
+# PA that stops abruptly"): preferred in 2 of 7 blinded comparisons with a difference (seeds
+# 23110-23114, 14 / 18 / 22 mm below the carina; "a spiky starburst fan", "flame-like stubs budding
+# off the PA"; it won where the PA's edge was otherwise bare).
 HILAR_BRANCHES = 10  # thick branches fanning out of each hilum, near the slice's plane
 HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
