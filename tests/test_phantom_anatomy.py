@@ -1753,13 +1753,12 @@ def test_the_svc_above_the_arch_lies_beside_the_trachea():
         t = p.t_carina_mm - 35.0
         svc = next(tb for tb in p.tubes if tb.chain == "svc" and min(tb.a[2], tb.b[2]) <= t <= max(tb.a[2], tb.b[2]))
         trachea = next(tb for tb in p.tubes if A._is_trachea(tb))
-        x, _ = M.axis_point(svc, t)
+        x, y = M.axis_point(svc, t)
         assert 15.0 <= M.axis_point(trachea, t)[0] - x <= 24.0, seed
         assert svc.radius_mm <= 8.5, seed
         trunk = [tb for tb in p.tubes if tb.group == "aorta" and min(tb.a[2], tb.b[2]) <= t <= max(tb.a[2], tb.b[2])
                  and tb.b[2] < tb.a[2] and tb.radius_mm >= 5.5]
         bx, by = M.axis_point(trunk[0], t)
-        _, y = M.axis_point(svc, t)
         assert np.hypot(bx - x, by - y) - svc.radius_mm - trunk[0].radius_mm >= 1.5, seed
         # The left brachiocephalic vein's last piece ends on it, above the level measured.
         assert any(abs(tb.b[0] - svc.a[0] - 2.0) < 1e-6 and tb.b[2] < t for tb in p.tubes

@@ -1103,12 +1103,12 @@ def _svc_upper(svc: list[Tube], trunk: list[Tube], t_car: float, y_up: float) ->
     (x, y, top), (_, _, t_end) = first.a, first.b
     lo, hi = (t_car - m for m in SVC_UPPER_MM)
     hi = min(hi, t_end - 2.0)
+    if hi <= lo:
+        return svc
     part = next((tb for tb in trunk if min(tb.a[2], tb.b[2]) <= lo <= max(tb.a[2], tb.b[2])), trunk[0])
     bx, _ = M.axis_point(part, lo)
     r_up = SVC_UPPER_SHARE * first.radius_mm
     x_up = bx - part.radius_mm - r_up - SVC_UPPER_GAP_MM
-    if hi <= lo:
-        return svc
     kw = dict(chain="svc", great=True)
     return [Tube((x_up, y_up, top), (x_up, y_up, lo), r_up, VESSEL, first.hu, **kw),
             Tube((x_up, y_up, lo), (x, y, hi), r_up, VESSEL, first.hu, **kw),
