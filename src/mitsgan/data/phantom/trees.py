@@ -221,7 +221,7 @@ HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
 HILAR_SPREAD_MM = (-18.0, 14.0)  # where along t (from the hilar point) they leave
 # Their first piece's angle to the axial plane, up or down, at most this (rad). Round 41: at 0.45 (26
-# degrees) a slice cut the steeper ones short. Measured first on round 40's first glance: the right
+# degrees) a slice cut the steeper ones short. Tried after round 40's first glance, where the right
 # hilum was "a T/Y-shaped mass, rods shooting into the lung" or "a straight bar" in 4 of 12 first cues.
 # Blinded A/Bs both ways round, 8 / 18 / 28 mm below the carina: steeper ones (0.25-0.45 rad) lost 0 of
 # 13 comparisons with a difference (seeds 23920-23926: "short fat stubs", "a petal cluster of spokes
@@ -229,8 +229,9 @@ HILAR_SPREAD_MM = (-18.0, 14.0)  # where along t (from the hilar point) they lea
 # both hila, branch and taper" against "blunt stubs with loose spindles, star-like clusters"), then 13
 # of 14 on new patients with a fresh reader told only "somewhere in the chest" (23960-23971, 3 / 14 /
 # 25 mm; p = 0.001: "continuous, smoothly tapering branches" against "blunt stubs, rows of beads, thick
-# spindles floating in the lung"). Lung-vessel pieces (seeds 0-2, per 100 cm2): < 3 mm2 18.8 -> 19.1,
-# 3-15 mm2 17.7 -> 17.7, >= 15 mm2 5.4 -> 4.6, long lines 0.71 -> 0.71 (0.57 with the steeper ones).
+# spindles floating in the lung"). Lung-vessel pieces (phantom_ab.py measure, seeds 0-2, per 100 cm2
+# of lung): < 3 mm2 18.8 -> 19.1, 3-15 mm2 17.7 -> 17.7, >= 15 mm2 5.4 -> 4.6, long lines 0.71 ->
+# 0.71 (0.57 with the steeper ones).
 HILAR_ELEVATION_MAX_RAD = 0.25
 
 
