@@ -218,6 +218,8 @@ def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
 # off the PA"; it won where the PA's edge was otherwise bare).
 HILAR_BRANCHES = 10  # thick branches fanning out of each hilum, near the slice's plane
 HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
+# Round 41 (not kept): 45-75 mm, with the flatter branches below, was preferred in 7 of 13 blinded
+# comparisons with a difference (seeds 24102-24109, 6 / 16 / 26 mm below the carina; p = 0.5).
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
 HILAR_SPREAD_MM = (-18.0, 14.0)  # where along t (from the hilar point) they leave
 # Their first piece's angle to the axial plane, up or down, at most this (rad). Round 41: at 0.45 (26
