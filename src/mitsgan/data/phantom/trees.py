@@ -221,6 +221,9 @@ HILAR_BRANCH_MM = (2.2, 3.2)  # their radius where they leave the hilum (mm)
 # Round 41 (not kept): 45-75 mm, with the flatter branches below, was preferred in 7 of 13 blinded
 # comparisons with a difference (seeds 24102-24109, 6 / 16 / 26 mm below the carina; p = 0.5).
 HILAR_BRANCH_LENGTH_MM = (35.0, 60.0)
+# Round 41 (not kept): spread over -26..22 mm, so that one slice cuts fewer of the flatter branches (after
+# "straight spoke/star-like segments" at first glance): 4 of 13 blinded comparisons with a difference
+# (seeds 24201-24208, 5 / 15 / 25 mm below the carina; "the hilar PAs end bluntly, isolated blobs").
 HILAR_SPREAD_MM = (-18.0, 14.0)  # where along t (from the hilar point) they leave
 # Their first piece's angle to the axial plane, up or down, at most this (rad). Round 41: at 0.45 (26
 # degrees) a slice cut the steeper ones short. Tried after round 40's first glance, where the right
