@@ -373,7 +373,7 @@ def _place_tubes(p: ChestParams, rng: np.random.Generator) -> None:
                    y_tr, t_apex, blood)
     svc = _svc((x_svc, y_svc), r_svc, top, t_root - 5.0, (bif, right_pa_end),
                ((x_aa, y_aa), r_aa), blood)
-    svc = _svc_upper(svc, trunk, t_car, y_svc)
+    svc = _svc_upper(svc, trunk, t_car)
     tubes = [
         Tube((x_aa, y_aa, t_root), (x_aa, y_aa, t_ends), r_aa, VESSEL, blood),
         # The arch bends round the left of the trachea (one straight tube from the ascending to
@@ -1078,10 +1078,10 @@ SVC_UPPER_SHARE = 0.8  # its radius there over the SVC's (the right brachiocepha
 SVC_UPPER_MM = (32.0, 18.0)  # it moves in from its place below between these heights (mm above the carina)
 
 
-def _svc_upper(svc: list[Tube], trunk: list[Tube], t_car: float, y_up: float) -> list[Tube]:
+def _svc_upper(svc: list[Tube], trunk: list[Tube], t_car: float) -> list[Tube]:
     """The SVC (``svc``: its pieces, top first) above the arch moved in toward the trachea, snug to
-    the right of the brachiocephalic trunk (``trunk``) with SVC_UPPER_GAP_MM of fat, ``y_up`` deep,
-    and thinner; between SVC_UPPER_MM it runs to where it lies below.
+    the right of the brachiocephalic trunk (``trunk``) with SVC_UPPER_GAP_MM of fat, as deep as
+    below, and thinner; between SVC_UPPER_MM it runs to where it lies below.
 
     Why: measured 30-40 mm above the carina, the real SVC lies 12-22 mm right of the trachea's axis,
     in a cluster of vessels in front of the trachea; the phantoms' stood 32 mm out, "an enlarged round
@@ -1100,8 +1100,8 @@ def _svc_upper(svc: list[Tube], trunk: list[Tube], t_car: float, y_up: float) ->
     r_up = SVC_UPPER_SHARE * first.radius_mm
     x_up = bx - part.radius_mm - r_up - SVC_UPPER_GAP_MM
     kw = dict(chain="svc", great=True)
-    return [Tube((x_up, y_up, top), (x_up, y_up, lo), r_up, VESSEL, first.hu, **kw),
-            Tube((x_up, y_up, lo), (x, y, hi), r_up, VESSEL, first.hu, **kw),
+    return [Tube((x_up, y, top), (x_up, y, lo), r_up, VESSEL, first.hu, **kw),
+            Tube((x_up, y, lo), (x, y, hi), r_up, VESSEL, first.hu, **kw),
             Tube((x, y, hi), first.b, first.radius_mm, VESSEL, first.hu, **kw), *svc[1:]]
 
 
