@@ -1805,3 +1805,32 @@ def test_the_right_pulmonary_artery_passes_behind_the_svc():
         assert min(_surface_gap_mm(v, r) for v in svc for r in (inner, outer)) > 0.0, seed  # 0.6-3.0 mm
         low = [v for v in svc if min(v.a[2], v.b[2]) > p.t_carina_mm]  # where it passes the right PA
         assert low and min(_surface_gap_mm(v, p.tubes[0]) for v in low) > 0.0, seed
+
+
+def test_leaf_twigs_run_on_past_their_farthest_target(monkeypatch):
+    """Round 42: a twig ending on its territory's farthest target left the lung "pruned", bare
+    zones between short twigs; it now runs LEAF_TWIG_REACH (1.4) times that far, in the same
+    direction, from the same start (nothing else in the tree moves)."""
+    from mitsgan.data.phantom import trees as T
+    from mitsgan.data.phantom import vessels as V
+
+    root = np.array([-50.0, 0.0, 100.0])
+    targets = _one_lung_targets(3000)
+
+    def grown(reach: float):
+        monkeypatch.setattr(V, "LEAF_TWIG_REACH", reach)
+        return V.grow_tree(root, targets, T.VESSEL_UNIT_MM, np.random.default_rng(1),
+                           murray_exponent=T.VESSEL_EXPONENT, terminal_radius_mm=T.VESSEL_FLOOR_MM,
+                           leaf_targets=T.VESSEL_LEAF_TARGETS)
+
+    reach = V.LEAF_TWIG_REACH
+    assert reach >= 1.3
+    on_target, now = grown(1.0), grown(reach)
+    twig = np.isclose(now.r_end, V.LEAF_FADE * T.VESSEL_FLOOR_MM)
+    assert twig.sum() > 0.3 * len(twig)
+    assert np.array_equal(now.start, on_target.start) and np.array_equal(now.radius_mm, on_target.radius_mm)
+    assert np.array_equal(now.end[~twig], on_target.end[~twig])
+    assert np.allclose(now.end[twig] - now.start[twig], reach * (on_target.end[twig] - on_target.start[twig]))
+    # Without the reach every twig ends on a target.
+    hit = np.isin(on_target.end[twig].round(6).view([("", float)] * 3), targets.round(6).view([("", float)] * 3))
+    assert hit.all()
