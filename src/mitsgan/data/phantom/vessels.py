@@ -44,6 +44,10 @@ LEAF_FADE = 0.35
 # patients with a fresh reader (24348-24359, -20 / 2 / 24 mm; p < 0.001 each: the baseline "pruned").
 # The realism benchmark counts more small pieces above -600 HU (< 3 mm2 per 100 cm2 of lung, seeds
 # 0-2: 19.2 -> 26.7; real 12-15): the twigs' faint far halves break up at that threshold.
+# 1.8 (not kept): 15 of 15 over 1.4 with a reader who matched the sets to each other (24361-24377,
+# confidence 0.53-0.60, "fuller vessels"), then 1 of 2 comparisons with a difference with a fresh
+# reader told to judge each set alone (24378-24408, -20 / 2 / 24 mm; 11 of 15 answered both ways):
+# "extra long, straight thin lines crossing at odd angles". Small pieces 26.7 -> 30.8.
 # Also round 42 (not kept): each twig run to the target farthest out along the line from the hilum
 # through its start (in a grown tree, twigs pointing back toward the hilum 25% -> 8%; in-plane
 # elongated vessel pieces point at a fitted hub with mean |cos| 0.80-0.90 in the real slabs, 0.71-0.79
