@@ -1831,6 +1831,6 @@ def test_leaf_twigs_run_on_past_their_farthest_target(monkeypatch):
     assert np.array_equal(now.start, on_target.start) and np.array_equal(now.radius_mm, on_target.radius_mm)
     assert np.array_equal(now.end[~twig], on_target.end[~twig])
     assert np.allclose(now.end[twig] - now.start[twig], reach * (on_target.end[twig] - on_target.start[twig]))
-    # Without the reach every twig ends on a target.
-    hit = np.isin(on_target.end[twig].round(6).view([("", float)] * 3), targets.round(6).view([("", float)] * 3))
-    assert hit.all()
+    # Without the reach every twig ends on a target (up to the t-stretch's round trip).
+    gap = np.linalg.norm(on_target.end[twig][:, None, :] - targets[None, :, :], axis=2).min(axis=1)
+    assert gap.max() < 1e-6

@@ -140,7 +140,8 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
     unresolved capillary-side tree beyond them, stay just visible as faint lines.
     ``taper``: radius at a branch's end over its start (vessels: about the larger daughter's).
     ``leaf_targets``: a territory of at most this many targets (and more than 2) gets one
-    fading twig instead of a branch to each target (2: the plain Kitaoka fan).
+    fading twig instead of a branch to each target (2: the plain Kitaoka fan), run LEAF_TWIG_REACH
+    times as far as its farthest target.
     """
     r_floor = max(terminal_radius_mm, radius_unit_mm)
     tz = float(root_xyt[2])
@@ -163,7 +164,8 @@ def grow_tree(root_xyt: np.ndarray, targets_xyt: np.ndarray, radius_unit_mm: flo
         vec = c - start
         dist = float(np.sqrt(vec @ vec))
         if 2 < n <= leaf_targets and dist >= 1.5:
-            # One twig through the little territory to its farthest target, fading out.
+            # One twig through the little territory toward its farthest target and on past it
+            # (LEAF_TWIG_REACH), fading out.
             # Why: a fan of one branch per target (the n <= 2 rule below, recursively) puts
             # ~2n floor-calibre branches in a ~1 cm cube, which a slice shows as a star or
             # asterisk of short spokes; CT sees a small vessel as one line that tapers away.
