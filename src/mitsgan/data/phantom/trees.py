@@ -108,6 +108,9 @@ AIRWAY_WALL_MM = 0.25
 # No vessel targets this close to the pleura (in-plane). Round 9: at 4.5 mm the vessels ran
 # "evenly spread right up to the pleura"; in real lungs they thin out to nothing visible in the
 # outer 1-2 cm (the twigs toward the edge still fade into it).
+# Round 42 (not kept): 5.5 mm, with the longer twigs (vessels.LEAF_TWIG_REACH), after readers' "vessels
+# out to within about a centimetre of the lung edge": preferred in 6 of 15 blinded comparisons (seeds
+# 25107-25118, -15 / 5 / 25 mm, trees regrown; p = 0.85), judged on the regrown trees' single shapes.
 PLEURAL_MARGIN_MM = 8.0
 # ... but from the mediastinum (and the hila) only this far: a tip right on it would be a dot
 # stuck to its edge.
