@@ -46,7 +46,8 @@ LEAF_FADE = 0.35
 # 0-2: 19.2 -> 26.7; real 12-15): the twigs' faint far halves break up at that threshold.
 # 1.8 (not kept): 15 of 15 over 1.4 with a reader who matched the sets to each other (24361-24377,
 # confidence 0.53-0.60, "fuller vessels"), then 1 of 2 comparisons with a difference with a fresh
-# reader told to judge each set alone (24378-24408, -20 / 2 / 24 mm; 11 of 15 answered both ways):
+# reader told to judge each set alone (24378-24408, -20 / 2 / 24 mm; 11 of 15 answered differently each
+# way round):
 # "extra long, straight thin lines crossing at odd angles". Small pieces 26.7 -> 30.8.
 # Also round 42 (not kept): each twig run to the target farthest out along the line from the hilum
 # through its start (in a grown tree, twigs pointing back toward the hilum 25% -> 8%; in-plane
@@ -54,7 +55,7 @@ LEAF_FADE = 0.35
 # in the phantoms): preferred in 0 of 12 comparisons (seeds 24312-24316): shorter twigs (13 -> 10 mm
 # in-plane) left "sparse, nearly empty areas".
 LEAF_TWIG_REACH = 1.4
-# Round 42 (not kept, code not kept): floor-calibre branches and twigs starting no thicker than their
+# Round 42 (not kept; the code is not in the tree): floor-calibre branches and twigs starting no thicker than their
 # parent ends (r * taper), down to 0.6 of the floor, so each chain of them thins on toward the periphery
 # (after first-glance "straight, evenly thick sticks"): 0 of 15 blinded comparisons (seeds 25119-25132,
 # -15 / 5 / 25 mm): "the peripheral branches faint and washed out or missing, an unnaturally empty lung".
