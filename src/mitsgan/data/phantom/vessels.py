@@ -55,10 +55,11 @@ LEAF_FADE = 0.35
 # in the phantoms): preferred in 0 of 12 comparisons (seeds 24312-24316): shorter twigs (13 -> 10 mm
 # in-plane) left "sparse, nearly empty areas".
 LEAF_TWIG_REACH = 1.4
-# Round 42 (not kept; the code is not in the tree): floor-calibre branches and twigs starting no thicker than their
-# parent ends (r * taper), down to 0.6 of the floor, so each chain of them thins on toward the periphery
-# (after first-glance "straight, evenly thick sticks"): 0 of 15 blinded comparisons (seeds 25119-25132,
-# -15 / 5 / 25 mm): "the peripheral branches faint and washed out or missing, an unnaturally empty lung".
+# Round 42 (not kept; the code is not in the tree): floor-calibre branches and twigs starting no
+# thicker than their parent ends (r * taper), down to 0.6 of the floor, so each chain of them thins on
+# toward the periphery (after first-glance "straight, evenly thick sticks"): 0 of 15 blinded comparisons
+# (seeds 25119-25132, -15 / 5 / 25 mm): "the peripheral branches faint and washed out or missing, an
+# unnaturally empty lung".
 f32 = np.float32
 
 
