@@ -54,6 +54,14 @@ LEAF_FADE = 0.35
 # elongated vessel pieces point at a fitted hub with mean |cos| 0.80-0.90 in the real slabs, 0.71-0.79
 # in the phantoms): preferred in 0 of 12 comparisons (seeds 24312-24316): shorter twigs (13 -> 10 mm
 # in-plane) left "sparse, nearly empty areas".
+# Round 43 (not kept; code not in the tree): each twig turned halfway toward its parent branch's
+# heading, same length (mean cos with the parent 0.58 -> 0.88, none pointing back; seeds 0-1's right
+# arterial trees): no difference a blinded reader could see (seeds 25201-25208, -15 / 5 / 25 mm: "A"
+# in all 30 sets, a side bias). Each twig forked (a Y: straight for 0.45 of its run, then two daughters
+# at +-22 deg in the slice plane, 0.72 of the floor radius fading to LEAF_FADE): preferred in 0 of 14
+# comparisons with a difference (seeds 25238-25252; p = 1): "criss-crossing fine lines, a mesh or
+# polygon network, small vessel loops" against "a simpler, more natural tree". All four lung-vessel
+# counts rose (seeds 0-2, < 3 mm2 pieces 26.7 -> 34.3, 3-15 mm2 17.9 -> 23.0; real 12-15 / 7.5-9.6).
 LEAF_TWIG_REACH = 1.4
 # Round 42 (not kept; the code is not in the tree): floor-calibre branches and twigs starting no
 # thicker than their parent ends (r * taper), down to 0.6 of the floor, so each chain of them thins on
@@ -248,6 +256,12 @@ BOW_FRACTION = 0.1  # sagitta of the arc over the branch's length (round 9: 0.06
 # glance ("short, disconnected squiggles", "curled worms" in 3 of 12 first cues), made no difference a
 # blinded reader could see in any of 15 comparisons (seeds 23900-23914, 22 mm above to 25 mm below the
 # carina, told "the small vessels"); the lung-vessel counts moved by < 5%. The squiggles are not the bow.
+# Round 43 (not kept; code not in the tree): a small wave on each thin branch, 0.2 mm in-plane (7 mm
+# period) and 0.9 mm along t (9 mm period), ends fixed, so its brightness would vary along its length
+# as a real small vessel's does where it leaves and re-enters the slice: preferred in 0 of 9 blinded
+# comparisons with a difference (seeds 25214-25235, -15 / 5 / 25 mm; p = 1): "the same vessels broken
+# into short dashes and dots, a beaded look" against "smooth, unbroken tubes". 3-15 mm2 pieces per 100
+# cm2 of lung (seeds 0-2) 17.9 -> 20.0 (real 7.5-9.6).
 THIN_BOW_FRACTION = 0.1
 
 
