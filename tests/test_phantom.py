@@ -135,6 +135,31 @@ def test_candidates_are_healthy_lung_far_from_nodules_and_edges(phantom):
             assert gap >= 20.0
 
 
+def test_candidates_record_the_edge_distance_of_the_final_labels(phantom):
+    """The lungs' edge distance is computed once and shared by the nodule placement and the
+    candidates; each candidate's ``min_edge_mm`` is still that of the scan's final labels (after the
+    field of view's circle relabels the corners)."""
+    from mitsgan.data.phantom import generate as G
+
+    dist, sub = G._lung_edge_distance(phantom.labels, G.phantom_grid(seed=11, slices=32))
+    for c in phantom.candidates:
+        k, j, i = np.round(world_to_voxel(phantom.scan, c.coord_xyz)).astype(int)
+        assert float(c.extra["min_edge_mm"]) == pytest.approx(float(dist[k, j // sub, i // sub]), abs=0.051)
+
+
+def test_slices_drawn_on_threads_are_byte_identical_to_one_at_a_time(monkeypatch):
+    """``generate.RENDER_THREADS`` draws the slices at once; the scan and its labels do not depend
+    on how many threads drew them."""
+    from mitsgan.data.phantom import generate as G
+
+    runs = []
+    for threads in (1, 3):
+        monkeypatch.setattr(G, "RENDER_THREADS", threads)
+        ph = generate_phantom(seed=5, slices=12, size=128)
+        runs.append((ph.scan.hu.tobytes(), ph.labels.tobytes(), repr(ph.nodules), repr(ph.candidates)))
+    assert runs[0] == runs[1]
+
+
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 

@@ -1574,6 +1574,14 @@ def _mediastinal_labels(p: ChestParams, t: float) -> tuple[np.ndarray, np.ndarra
     return render_slice(p, X, Y, t)[1], X, Y
 
 
+def prepare_to_render(p: ChestParams) -> None:
+    """Settle what the patient's slices share before any is drawn: the lymph nodes, fitted to the
+    fat by rendering small slices of their own the first time (render_slice calls this; call it
+    before drawing slices on several threads, or the ones drawn while it fits miss their nodes)."""
+    if p.lymph_nodes is not None and LN.LYMPH_NODES:
+        p.lymph_nodes.fit()
+
+
 def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
                  slice_mm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free HU and tissue labels of the axial slice at depth ``t`` (mm below apex).
@@ -1583,8 +1591,7 @@ def render_slice(p: ChestParams, X: np.ndarray, Y: np.ndarray, t: float,
     ``slice_mm``: the slice's thickness, for what a thick slice averages over (an
     intervertebral disc); 0 samples the plane ``t`` alone.
     """
-    if p.lymph_nodes is not None and LN.LYMPH_NODES:
-        p.lymph_nodes.fit()  # renders small slices of its own the first time: before this one
+    prepare_to_render(p)
     shape = (Y.shape[0], X.shape[1])
     hu = np.full(shape, -1000.0, dtype=f32)
     lab = np.zeros(shape, dtype=np.uint8)
