@@ -140,7 +140,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
 
     specs = choose_nodules(lib, r_nod, large=large_nodules)
     # The lungs' edge distance, once: the candidates below need it too (only the field of view's
-    # circle relabels voxels in between, and it recomputes if that cuts into the lung).
+    # circle relabels voxels in between; it is recomputed there if that cuts into the lung).
     lung_edge = _lung_edge_distance(lab, grid)
     lung_edge[0].setflags(write=False)  # shared: neither user may change it
     placed = _place_nodules(lib, specs, lab, vessels, grid, r_nod, _fissure_distance(p, grid), lung_edge)
@@ -212,9 +212,10 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
     jj, ii = np.ogrid[:ny, :nx]
     outside = (ii - cx) ** 2 + (jj - cy) ** 2 > (min(nx, ny) / 2.0) ** 2
     hu[:, outside] = -1024.0
-    if (lab[:, outside] == A.LUNG).any():
-        lung_edge = None
+    fov_cuts_lung = bool((lab[:, outside] == A.LUNG).any())
     lab[:, outside] = A.OUTSIDE_FOV
+    if fov_cuts_lung:
+        lung_edge = _lung_edge_distance(lab, grid)
     np.clip(hu, -1024.0, 3071.0, out=hu)
     np.rint(hu, out=hu)
 
@@ -229,7 +230,7 @@ def generate_phantom(seed: int = 0, index: int = 0, slices: int = 64, size: int 
         "texture": pn.spec.texture, "lidc_annotation_id": pn.spec.annotation_id,
         "malignancy": pn.spec.malignancy, "lidc_diameter_mm": f"{pn.spec.lidc_diameter_mm:.2f}",
         "scale": f"{pn.spec.scale:.3f}", "calcified": int(pn.spec.calcified)}) for pn in placed]
-    candidates = _candidates(uid, lab, placed, grid, r_cand, lung_edge=lung_edge)
+    candidates = _candidates(uid, placed, grid, r_cand, lung_edge)
     return Phantom(scan=scan, seriesuid=uid, patient_id=pid, labels=lab, nodules=nodules,
                    candidates=candidates, placed=placed)
 
@@ -512,14 +513,14 @@ def _lung_edge_distance(lab: np.ndarray, grid: Grid) -> tuple[np.ndarray, int]:
 
 def _place_nodules(lib: NoduleLibrary, specs: list, lab: np.ndarray, vessels: np.ndarray, grid: Grid,
                    rng: np.random.Generator, fissure_mm: np.ndarray,
-                   lung_edge: tuple[np.ndarray, int] | None = None) -> list[PlacedNodule]:
+                   lung_edge: tuple[np.ndarray, int]) -> list[PlacedNodule]:
     """Put each nodule well inside the lung, clear of fissures, other nodules and big vessels.
 
     The first spec is the cancer-like (>= 10 mm) one: if no spot fits it (a slab
     near the apex or the domes), smaller >= 10 mm LIDC shapes are tried instead.
-    ``lung_edge``: :func:`_lung_edge_distance` of ``lab`` if already computed.
+    ``lung_edge``: :func:`_lung_edge_distance` of ``lab``.
     """
-    dist, sub = lung_edge if lung_edge is not None else _lung_edge_distance(lab, grid)
+    dist, sub = lung_edge
     sp = np.asarray(grid.spacing_zyx)
     placed: list[PlacedNodule] = []
     big_pool = np.flatnonzero((lib.diameter_mm >= 12.0) & (lib.diameter_mm < 16.0))
@@ -757,12 +758,11 @@ def _location(uid: str, grid: Grid, kji: np.ndarray, diameter: float, extra: dic
     return Location(uid, (float(X), float(Y), float(-t)), float(diameter), {k: str(v) for k, v in extra.items()})
 
 
-def _candidates(uid: str, lab: np.ndarray, placed: list[PlacedNodule], grid: Grid,
-                rng: np.random.Generator, want: int = 12,
-                lung_edge: tuple[np.ndarray, int] | None = None) -> list[Location]:
+def _candidates(uid: str, placed: list[PlacedNodule], grid: Grid, rng: np.random.Generator,
+                lung_edge: tuple[np.ndarray, int], want: int = 12) -> list[Location]:
     """Healthy lung points: >= 20 mm from lung edges and nodules, a 32 mm cube fits in z.
-    ``lung_edge``: :func:`_lung_edge_distance` of ``lab`` if already computed."""
-    dist, sub = lung_edge if lung_edge is not None else _lung_edge_distance(lab, grid)
+    ``lung_edge``: :func:`_lung_edge_distance` of the scan's final labels."""
+    dist, sub = lung_edge
     sp = np.asarray(grid.spacing_zyx)
     extent_z = (grid.shape_zyx[0] - 1) * sp[0]
     zmargin = min(CUBE_HALF_MM, extent_z / 2.0 - 1.0)
