@@ -867,7 +867,7 @@ def _clear_of_sternum(p: ChestParams, mid: tuple[float, float, float], right: tu
 # bulge on the arch where the trunk leaves it, and the vein pressed on the manubrium), then, the knee
 # 17 mm in front and the vein kept off the sternum, 10 of 10 on new patients with a fresh reader
 # (p = 0.001). With the SVC brought forward instead of the vein bent (3 of 10), or with the carotid
-# and subclavian given knees too (3 of 10), it lost (README, round 27).
+# and subclavian given knees too (3 of 10), it lost (docs/phantom_rounds.md, round 27).
 TRUNK_KNEE = 1
 TRUNK_KNEE_ABOVE_APEX_MM = 30.0
 TRUNK_KNEE_MM = (-7.0, 17.0)  # (X, mm in front of the trachea's axis)
