@@ -1298,6 +1298,10 @@ SPINOUS_TIP_MM = 41.0  # the spinous process's lower tip behind the canal's cent
 # preferred the pieces in 10 of 10 comparisons, then 9 of 10 on new patients with a fresh reader.
 SPINOUS_BASE_PHASE = 0.55  # where, in its vertebra's pitch, the process leaves the laminae
 SPINOUS_DROP_PITCH = 1.2  # the height (in pitches) over which it runs from base to tip
+# Round 44 (not kept): 0.35, so that a slice cuts longer pieces of this process and of the one above
+# (7.5 mm apart, not 15), after a spine-only first glance's "a spinous process floating in the back
+# muscles" (9 of 12): on the same pairs a fresh reader still picked the phantom in 12 of 12 (confidence
+# 0.75-0.90, 0.85-0.92 before), now by "an implausibly long, straight, club-ended spinous process".
 SPINOUS_HALF_HEIGHT_PITCH = 0.2  # its half-height (in pitches)
 # The tip stays this far under the skin of the back (in a thin back the process is shorter).
 # Round 17: reaching the skin, or the fat under it, it read as "bone right up to the skin";

@@ -95,6 +95,11 @@ AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
 # segments of ~40 on the right per patient) was preferred in 6 of 8 blinded comparisons with a
 # difference (p = 0.15), then 2 of 12 on new patients: the gaps left "a half-moon airway", "no
 # airway below its artery".
+# Round 44 (not kept): 1.8 again, judged by lung-only first-glance rounds (a phantom crop beside a real
+# one) instead of an A/B, after the airways were the first cue in 9 of 12 such pairs ("a bright dot over
+# a perfect thin ring"): on the same pairs a fresh reader still picked the phantom in 12 of 12
+# (confidence 0.70 against 0.81), then on new patients 12 of 12 again (0.71 against 0.68 for the
+# baseline, fresh readers both): the first cue moved to the vessels, the readers stayed as sure.
 PAIRED_ARTERY_MIN_RADIUS_MM = 1.2  # arteries this thick (and up) have a bronchus beside them
 # Round 37 (not kept): 0.65, the normal inner-diameter broncho-arterial ratio (after "ring bronchi
 # the same size as the central ones" at first glance), was preferred in 0 of 15 blinded comparisons
