@@ -6,6 +6,7 @@ glance". This writes the test material and scores it:
 
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
         [--per-phantom 3 | --match-levels [--match-thickness]] [--regions lung mediastinum spine]
+        [--variant trees.PAIRED_ARTERY_MIN_RADIUS_MM=1.8 ...]
     # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
     # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
     python benchmarks/blinded_pairs.py score OUT
@@ -32,6 +33,12 @@ thick as the real slice's (nearest of the phantom's 1-2.5 mm: the LIDC slabs are
 vessels as short oblique pieces where a 2.5-5 mm slice shows them as longer lines, and are
 noisier, cues about the acquisition rather than the anatomy.
 
+``--variant MODULE.NAME=VALUE`` (repeatable) draws the phantoms with a constant of
+``mitsgan.data.phantom.MODULE`` set, leaving the real slices, the pairing and the sides as they are
+without it. Why (round 44): blinded A/Bs of two phantom versions kept preferring what first-glance
+readers name as the giveaway (the marrow, the bronchi, the posterior elements); this tests a change
+against the issue's target itself, the same pairs with and without it, a fresh reader each.
+
 ``--regions lung mediastinum spine`` also writes, from the same pairs, one folder per region
 (``OUT/lung/pair_XX.png`` ...; each with its own left/right draw and key, for a fresh reader
 each) showing only a square of that region, both slices resampled to the same mm scale
@@ -42,9 +49,12 @@ alone or the spine and back alone says which part still gives it away.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
@@ -188,6 +198,42 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
                        (1, out_px, out_px), order=1, fill_hu=-1024.0)[0]
 
 
+def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
+    """``["anatomy.FAT_PLANE_MM=1.5"]`` -> {("anatomy", "FAT_PLANE_MM"): 1.5}; checks that each exists."""
+    out: dict[tuple[str, str], object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        module, dot, const = name.partition(".")
+        if not sep or not dot:
+            raise SystemExit(f"--variant {item!r}: expected MODULE.NAME=VALUE")
+        try:
+            mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
+        except ModuleNotFoundError:
+            raise SystemExit(f"--variant {item!r}: no module mitsgan.data.phantom.{module}") from None
+        if not hasattr(mod, const):
+            raise SystemExit(f"--variant {item!r}: mitsgan.data.phantom.{module} has no {const}")
+        try:
+            out[(module, const)] = json.loads(value)
+        except json.JSONDecodeError:
+            raise SystemExit(f"--variant {item!r}: the value must be JSON (a number, true/false, a list)") from None
+    return out
+
+
+@contextlib.contextmanager
+def overridden(variant: dict[tuple[str, str], object]) -> Iterator[None]:
+    """The phantom modules' constants set to ``variant`` inside the block, restored after."""
+    saved = {}
+    for (module, const), value in variant.items():
+        mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
+        saved[(mod, const)] = getattr(mod, const)
+        setattr(mod, const, value)
+    try:
+        yield
+    finally:
+        for (mod, const), value in saved.items():
+            setattr(mod, const, value)
+
+
 def make(out: Path, seeds: list[int], pairs: int, seed: int, per_phantom: int = 3,
          match_levels: bool = False, match_thickness: bool = False,
          regions: tuple[str, ...] = ()) -> None:
@@ -281,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
                         "slice's (the nearest of the phantom's 1-2.5 mm; lung1's 5 mm gets 2.5)")
     m.add_argument("--regions", nargs="+", choices=REGIONS, default=[],
                    help="also one folder per region, showing only a square of it (see region_crop)")
+    m.add_argument("--variant", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                   help="draw the phantoms with this constant of mitsgan.data.phantom.MODULE set "
+                        "(repeatable): the same real slices, pairing and sides as without it")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     args = ap.parse_args(argv)
@@ -290,8 +339,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.match_thickness and not args.match_levels:
             ap.error("--match-thickness needs --match-levels")
-        make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels,
-             args.match_thickness, tuple(args.regions))
+        with overridden(parse_variant(args.variant)):
+            make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels,
+                 args.match_thickness, tuple(args.regions))
     else:
         score(args.out)
     return 0

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import math
 import sys
@@ -48,43 +47,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import REAL_CARINA_INDEX, SHARED, WINDOWS, save_panels, save_side_by_side  # noqa: E402
-
-
-def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:
-    """``["anatomy.FAT_PLANE_MM=1.5"]`` -> {("anatomy", "FAT_PLANE_MM"): 1.5}; checks that each exists."""
-    out: dict[tuple[str, str], object] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        module, dot, const = name.partition(".")
-        if not sep or not dot:
-            raise SystemExit(f"--variant {item!r}: expected MODULE.NAME=VALUE")
-        try:
-            mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
-        except ModuleNotFoundError:
-            raise SystemExit(f"--variant {item!r}: no module mitsgan.data.phantom.{module}") from None
-        if not hasattr(mod, const):
-            raise SystemExit(f"--variant {item!r}: mitsgan.data.phantom.{module} has no {const}")
-        try:
-            out[(module, const)] = json.loads(value)
-        except json.JSONDecodeError:
-            raise SystemExit(f"--variant {item!r}: the value must be JSON (a number, true/false, a list)") from None
-    return out
-
-
-@contextlib.contextmanager
-def overridden(variant: dict[tuple[str, str], object]) -> Iterator[None]:
-    """The phantom modules' constants set to ``variant`` inside the block, restored after."""
-    saved = {}
-    for (module, const), value in variant.items():
-        mod = importlib.import_module(f"mitsgan.data.phantom.{module}")
-        saved[(mod, const)] = getattr(mod, const)
-        setattr(mod, const, value)
-    try:
-        yield
-    finally:
-        for (mod, const), value in saved.items():
-            setattr(mod, const, value)
+from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
+                           save_panels, save_side_by_side)
 
 
 @contextlib.contextmanager

@@ -390,3 +390,21 @@ def test_regional_first_glance_crops_show_each_region_at_one_mm_scale(px):
     marked = np.argwhere(spine > 1000.0)
     assert np.allclose(marked.mean(axis=0), (spine.shape[0] - 1) / 2, atol=scale)
     assert pairs.region_crop(np.full_like(hu, -1000.0), px, "lung") is None
+
+
+def test_first_glance_variant_holds_only_while_the_phantoms_are_drawn(tmp_path, monkeypatch):
+    """``blinded_pairs.py make --variant MODULE.NAME=VALUE`` draws the phantoms with that constant
+    set (the same real slices, pairing and sides as without it) and restores it after; a name that
+    does not exist stops with a message naming it."""
+    from mitsgan.data.phantom import trees
+
+    pairs = _bench_module("blinded_pairs")
+    seen = []
+    monkeypatch.setattr(pairs, "SHARED", tmp_path)  # the real scans' folder only has to exist here
+    monkeypatch.setattr(pairs, "make", lambda *args, **kw: seen.append(trees.HILAR_BRANCHES))
+    before = trees.HILAR_BRANCHES
+    assert pairs.main(["make", str(tmp_path / "out"), "--variant", f"trees.HILAR_BRANCHES={before + 3}"]) == 0
+    assert seen == [before + 3] and trees.HILAR_BRANCHES == before
+    with pytest.raises(SystemExit, match="has no NO_SUCH"):
+        pairs.main(["make", str(tmp_path / "out"), "--variant", "trees.NO_SUCH=1"])
+    assert seen == [before + 3]
