@@ -1378,7 +1378,8 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     canal with a thin straight stick behind it read as "a cartoon vertebra".
     """
     rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
-    ped = (rcn >= PEDICLE_RING_MM[0]) & (rcn < PEDICLE_RING_MM[1]) & (Y < f32(yc + 3.0)) & (Y > f32(yv)) & (0.2 < phase < 0.9)
+    ped = ((rcn >= PEDICLE_RING_MM[0]) & (rcn < PEDICLE_RING_MM[1]) & (Y < f32(yc + 3.0)) & (Y > f32(yv))
+           & (0.2 < phase < 0.9))
     bars = []
     if any(lo <= phase < hi for lo, hi in FACET_PHASES):
         # At a disc's level the facet joints (the articular processes of the vertebrae above and
