@@ -7,17 +7,22 @@ glance". This writes the test material and scores it:
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
         [--per-phantom 3 | --match-levels [--match-thickness]] [--regions lung mediastinum spine]
         [--variant trees.PAIRED_ARTERY_MIN_RADIUS_MM=1.8 ...]
-    # a reader opens OUT/pair_XX.png (A left, B right; one is a phantom) and writes
-    # OUT/answers.json: {"pair_00": {"synthetic": "A"}, ...}
-    python benchmarks/blinded_pairs.py score OUT
+    # copy OUT's PNGs (not its .key.json) to a fresh folder per reader, and give each reader
+    python benchmarks/blinded_pairs.py prompt FOLDER [--region lung]
+    # the reader opens FOLDER/pair_XX.png (A left, B right; one is a phantom) and writes
+    # FOLDER/answers.json: {"pair_00": {"synthetic": "A", "confidence": 0.7, ...}, ...}
+    python benchmarks/blinded_pairs.py score OUT [FOLDER1/answers.json FOLDER2/answers.json ...]
 
 ``make`` takes three slices (``--per-phantom``) with at least half the most lung from each
 phantom (with one per phantom and 12 seeds, no phantom body is seen twice) and three
 slices from each real scan in ``../shared`` (LIDC slabs: near both ends and the middle;
 lung1: 3 levels), pairs them at random, puts the phantom left or right at random (seeded)
 and keeps the answer key in ``OUT/.key.json`` (the reader must not open it). ``score``
-prints how many phantoms the reader picked out; 50% is chance. Skips (exit 0) when
-``../shared`` is absent.
+prints how many phantoms each reader picked out (50% is chance), their mean confidence and, for
+several readers, the pooled count and its sign test. ``prompt`` prints the reader's instructions:
+one fixed text, because a reader's confidence moves more with the wording than with most changes to
+the phantom (see :func:`reader_prompt`); compare conditions under it with three or more fresh
+readers each. Skips (exit 0) when ``../shared`` is absent.
 
 ``--match-levels`` makes the test like for like: each real slice is paired with one slice of
 its own phantom at the same height relative to the carina (``REAL_CARINA_INDEX``) and with
@@ -52,6 +57,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -302,11 +308,76 @@ def save_side_by_side(images: tuple[np.ndarray, np.ndarray], path: Path,
     save_panels(list(images), ["A", "B"], path, window=window)
 
 
-def score(out: Path) -> None:
+WHAT_IS_SHOWN = {
+    None: "two axial chest CT slices side by side",
+    "lung": "two square crops of axial chest CT side by side, both cut from lung parenchyma",
+    "mediastinum": "two square crops of axial chest CT side by side, both cut from the mediastinum",
+    "spine": "two square crops of axial chest CT side by side, both cut from the spine and the back",
+}
+
+
+def reader_prompt(folder: Path, region: str | None = None) -> str:
+    """The instructions a blinded reader of ``folder`` gets (``region``: a region folder's crops).
+
+    Why fixed wording: a reader's confidence moves with how it is asked far more than with most
+    changes to the phantom (round 45: the same 12 lung crops drew a mean confidence of 0.81 from
+    round 44's reader and 0.60-0.61 from three readers given this text, whose first version differed
+    only in naming the 12 files), so rounds are compared only under one text, with several fresh
+    readers per condition (:func:`score` pools them): three readers' pooled counts moved by up to 8
+    of 36 between reader sets on near-identical images.
+    """
+    shown = WHAT_IS_SHOWN[region]
+    return f"""You are a radiologist taking part in a blinded perception test of chest CT images. Work only \
+inside the folder {folder}; do not open, list or search anything outside it.
+
+The folder holds files pair_00.png, pair_01.png, ... Each shows {shown}, labelled A (left) and \
+B (right), in lung window. In every pair exactly one of the two is from a synthetic \
+(computer-generated) CT and the other from a real patient's CT. Which side is synthetic is random \
+for each pair.
+
+Task: for each pair, look at it once with the image viewer tool (view the PNG), and say which side \
+is synthetic, how confident you are (0.5 = pure guess, 1.0 = certain), the first thing that gave it \
+away (the first cue), and any other cues. Judge by what you see, as a radiologist glancing at the \
+images would. Rules: view the images only with the file viewer; no pixel statistics, histograms, \
+differences, hashes, file sizes, metadata, cropping scripts or other computation on the files. \
+Judge each pair on its own.
+
+Write your answers as {folder}/answers.json, a JSON object:
+{{"pair_00": {{"synthetic": "A" or "B", "confidence": 0.5-1.0, "first_cue": "one sentence", \
+"other_cues": ["...", "..."]}}, ... for every pair}}
+Then reply with a one-line summary.
+"""
+
+
+def sign_test_p(hits: int, n: int) -> float:
+    """One-sided binomial p of at least ``hits`` of ``n`` by chance (a reader guessing)."""
+    return sum(math.comb(n, k) for k in range(hits, n + 1)) / 2 ** n if n else 1.0
+
+
+def score(out: Path, answer_files: list[Path] | None = None) -> dict:
+    """Score one or more readers against ``out``'s key: per reader, the phantoms picked out, the
+    mean confidence and the mean probability put on the right side (confidence if right, 1 minus
+    it if wrong); pooled, the hits and the sign test against guessing. Prints and returns them."""
     key = json.loads((out / ".key.json").read_text())
-    answers = json.loads((out / "answers.json").read_text())
-    hits = [p for p in key if str(answers.get(p, {}).get("synthetic", "")).upper() == key[p]]
-    print(f"phantom picked out in {len(hits)} / {len(key)} pairs (chance: {len(key) / 2:.0f})")
+    files = answer_files or [out / "answers.json"]
+    readers, pooled_hits, pooled_n = [], 0, 0
+    for f in files:
+        answers = json.loads(Path(f).read_text())
+        right = [str(answers.get(p, {}).get("synthetic", "")).upper() == key[p] for p in key]
+        conf = [float(answers.get(p, {}).get("confidence", 0.5)) for p in key]
+        on_right = [c if r else 1.0 - c for c, r in zip(conf, right)]
+        row = {"answers": str(f), "picked_out": sum(right), "pairs": len(key),
+               "mean_confidence": round(float(np.mean(conf)), 3),
+               "mean_p_right": round(float(np.mean(on_right)), 3)}
+        readers.append(row)
+        pooled_hits += sum(right)
+        pooled_n += len(key)
+        print(f"{f}: phantom picked out in {row['picked_out']} / {len(key)} pairs (chance: {len(key) / 2:.0f}); "
+              f"mean confidence {row['mean_confidence']:.2f}, on the right side {row['mean_p_right']:.2f}")
+    p = sign_test_p(pooled_hits, pooled_n)
+    if len(files) > 1:
+        print(f"pooled: {pooled_hits} / {pooled_n} ({pooled_hits / pooled_n:.0%}); one-sided sign test p = {p:.3g}")
+    return {"readers": readers, "picked_out": pooled_hits, "pairs": pooled_n, "sign_test_p": p}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
                         "(repeatable): the same real slices, pairing and sides as without it")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
+    s.add_argument("answers", type=Path, nargs="*",
+                   help="readers' answer files (default OUT/answers.json); several are pooled")
+    pr = sub.add_parser("prompt", help="print the blinded reader's instructions for a folder")
+    pr.add_argument("folder", type=Path, help="where the reader finds the PNGs (a copy of OUT's, without the key)")
+    pr.add_argument("--region", choices=REGIONS, default=None, help="the folder holds this region's crops")
     args = ap.parse_args(argv)
     if args.cmd == "make":
         if not SHARED.is_dir():
@@ -342,8 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         with overridden(parse_variant(args.variant)):
             make(args.out, args.seeds, args.pairs, args.seed, args.per_phantom, args.match_levels,
                  args.match_thickness, tuple(args.regions))
+    elif args.cmd == "prompt":
+        print(reader_prompt(args.folder, args.region), end="")
     else:
-        score(args.out)
+        score(args.out, args.answers)
     return 0
 
 

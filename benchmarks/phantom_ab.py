@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -47,7 +46,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
+from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant, sign_test_p,  # noqa: E402
                            save_panels, save_side_by_side)
 
 
@@ -287,7 +286,7 @@ def score(out: Path) -> dict:
         conf[sides[0]] += sum(float(answers[name].get("confidence", 0.5)) for name, _ in members) / len(members)
         won, lost = (won + 1, lost) if sides[0] == "variant" else (won, lost + 1)
     n = won + lost
-    p = sum(math.comb(n, k) for k in range(won, n + 1)) / 2 ** n if n else 1.0
+    p = sign_test_p(won, n)
     both = any(len(m) > 1 for m in groups.values())
     print(f"variant {key['variant']}: preferred in {won} of {n} {'comparisons' if both else 'sets'} with a "
           f"difference (baseline {lost}); confidence {conf['variant']:.2f} vs {conf['baseline']:.2f}; "

@@ -408,3 +408,28 @@ def test_first_glance_variant_holds_only_while_the_phantoms_are_drawn(tmp_path, 
     with pytest.raises(SystemExit, match="has no NO_SUCH"):
         pairs.main(["make", str(tmp_path / "out"), "--variant", "trees.NO_SUCH=1"])
     assert seen == [before + 3]
+
+
+def test_first_glance_score_pools_readers_and_weighs_their_confidence(tmp_path, capsys):
+    """``blinded_pairs.py score OUT A.json B.json`` scores each reader against the key (a wrong call
+    at confidence c puts 1 - c on the right side) and pools them for one sign test; ``prompt`` gives
+    the fixed instructions for a folder, naming the region's crops and where to write."""
+    pairs = _bench_module("blinded_pairs")
+    (tmp_path / ".key.json").write_text(json.dumps({"pair_00": "A", "pair_01": "B"}))
+    one = {"pair_00": {"synthetic": "a", "confidence": 0.8}, "pair_01": {"synthetic": "B", "confidence": 0.6}}
+    two = {"pair_00": {"synthetic": "B", "confidence": 0.7}, "pair_01": {"synthetic": "B", "confidence": 0.9}}
+    files = []
+    for i, answers in enumerate((one, two)):
+        files.append(tmp_path / f"r{i}.json")
+        files[-1].write_text(json.dumps(answers))
+    result = pairs.score(tmp_path, files)
+    assert [r["picked_out"] for r in result["readers"]] == [2, 1]
+    assert [r["mean_confidence"] for r in result["readers"]] == [0.7, 0.8]
+    assert [r["mean_p_right"] for r in result["readers"]] == [0.7, 0.6]  # (0.3 + 0.9) / 2 for the second
+    assert (result["picked_out"], result["pairs"]) == (3, 4)
+    assert result["sign_test_p"] == pytest.approx(5 / 16)  # 3 or 4 of 4 by chance
+    assert "pooled: 3 / 4" in capsys.readouterr().out
+    text = pairs.reader_prompt(Path("/tmp/rdX"), "spine")
+    assert "cut from the spine and the back" in text and "/tmp/rdX/answers.json" in text
+    assert "exactly one of the two is from a synthetic" in text
+    assert "crops" not in pairs.reader_prompt(Path("/tmp/rdX"))

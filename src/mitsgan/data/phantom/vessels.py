@@ -66,6 +66,10 @@ LEAF_FADE = 0.35
 # "straight, evenly thick sticks"): preferred in 3 of 11 comparisons with a difference (seeds
 # 25267-25292; p = 0.97; weak calls, 0.50-0.62), though it moved the counts toward the real scans
 # (< 3 mm2 pieces 26.7 -> 19.7, long lines 0.67 -> 0.75, vessel area 4.56 -> 4.32%).
+# Round 45 (not kept): 1.0 again, judged by lung-only first glances (three fresh readers per condition,
+# blinded_pairs.py's fixed prompt) after "long, ruler-straight thin lines crossing the lung": picked out
+# in 24 of 36 against the baseline's 28 of 36 (seeds 25400, --seed 77), then 31 of 36 against 28 of 36
+# on new patients (25800, --seed 78): 55 of 72 against 56 of 72, no difference.
 LEAF_TWIG_REACH = 1.4
 # Round 42 (not kept; the code is not in the tree): floor-calibre branches and twigs starting no
 # thicker than their parent ends (r * taper), down to 0.6 of the floor, so each chain of them thins on
@@ -123,6 +127,11 @@ class Tree:
     radius_mm: np.ndarray
     # Radius at ``end`` (mm): vessels taper smoothly along a branch toward their daughters'
     # calibre; a constant radius per branch looks like a string of beads. None: no taper.
+    # Round 45 (not kept; code not in the tree): each branch ending exactly at its largest daughter's
+    # starting radius (where taper 0.84 left steps of up to 1.19x, the segmental vessels' ends to their
+    # grown subtrees) changed no lung crop visibly; lung-only first glances with three fresh readers
+    # each picked the phantom out in 31 of 36 and 36 of 36 (the baseline 28 and 28; seeds 25400 /
+    # --seed 77 and 25800 / --seed 78): reader noise, three readers' pooled counts move by ~8 of 36.
     radius_end_mm: np.ndarray | None = None
 
     @property
