@@ -1317,7 +1317,12 @@ SPINOUS_SKIN_GAP_MM = 8.0
 # no marrow) were preferred in 2 of 15 blinded comparisons (seeds 25720-25727, -10 / 15 / 40 mm from the
 # carina): "a teardrop canal tapering into the spinous process, thin laminae, a hollow-looking spinous
 # process" against "a round canal with thick, solid-looking bone round it, as the reference's compact
-# vertebrae".
+# vertebrae". Round 45 (not kept): the other way, a wedge-shaped process (SPINOUS_HALF_MM (5, 4): wide
+# where it leaves the laminae, a thin tip as the piece of the vertebra above) on laminae thickening to
+# 4.0 mm where they meet (after the real slices' triangular, attached processes): three fresh spine-only
+# readers picked the phantom in 36 of 36 (0.81-0.88; the baseline 36 of 36 at 0.83-0.88; seeds 25400,
+# --seed 77), still by "a ring-shaped arch", "a spinous process apart from the arch", the vertebral
+# body's "punched-out holes" and flat back muscles.
 PEDICLE_RING_MM = (7.5, 10.5)  # the pedicles: this ring round the canal's centre, in front of it
 LAMINA_HALF_MM = (2.2, 2.8)  # the laminae's half-thickness at the pedicle and where they meet behind the canal
 SPINOUS_HALF_MM = (3.2, 1.4)  # the spinous process's half-width at its base, and how much less at its tip

@@ -269,6 +269,11 @@ AIR_NOISE_FLOOR = 0.5  # noise far outside the body, as a fraction of that at th
 # "somewhat overdone" across the heart in a few); at 2.0 10 of 10 on new patients (a third reader:
 # "no case implausibly strong"). 2.0 kept: the realism benchmark's soft-tissue noise, 15.6-19.8 HU
 # before, became 20-28 at 3.0 (real LIDC slabs 15.4-21.5).
+# Round 45 (not kept): 4.0 with NOISE_SD_HU (6, 10), so more of the same soft-tissue noise (14.3 / 19.5 ->
+# 12.6 / 18.5 HU, seeds 0-1) comes as streaks, after first-glance "no noise or streaks" and "streaky
+# back muscles" on the real side: three fresh readers picked the phantom in 36 of 36 whole slices
+# (0.81-0.85, the baseline 0.75-0.81) and 36 of 36 spine crops (0.87-0.91, the baseline 0.83-0.88;
+# seeds 25400, --seed 77), one naming "faint horizontal streaks" in the flat back muscles as synthetic.
 STREAK_LEVEL = 2.0
 STREAK_VIEWS = 12
 STREAK_HALF_ANGLE_DEG = 12.0
