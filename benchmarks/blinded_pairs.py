@@ -5,7 +5,7 @@ Issue 3 asks that "a person shown both in lung window does not spot the phantom 
 glance". This writes the test material and scores it:
 
     python benchmarks/blinded_pairs.py make OUT [--seeds 3 4 5 6] [--pairs 12] [--seed 0]
-        [--per-phantom 3 | --match-levels [--match-thickness]] [--regions lung mediastinum spine]
+        [--per-phantom 3 | --match-levels [--match-thickness]] [--regions lung mediastinum spine wall]
         [--variant trees.PAIRED_ARTERY_MIN_RADIUS_MM=1.8 ...]
     # copy OUT's PNGs (not its .key.json) to a fresh folder per reader, and give each reader
     python benchmarks/blinded_pairs.py prompt FOLDER [--region lung]
@@ -44,9 +44,9 @@ without it. Why (round 44): blinded A/Bs of two phantom versions kept preferring
 readers name as the giveaway (the marrow, the bronchi, the posterior elements); this tests a change
 against the issue's target itself, the same pairs with and without it, a fresh reader each.
 
-``--regions lung mediastinum spine`` also writes, from the same pairs, one folder per region
+``--regions lung mediastinum spine wall`` also writes, from the same pairs, one folder per region
 (``OUT/lung/pair_XX.png`` ...; each with its own left/right draw and key, for a fresh reader
-each) showing only a square of that region, both slices resampled to the same mm scale
+each; the draws follow the order of the regions asked for) showing only a square of that region, both slices resampled to the same mm scale
 (:func:`region_crop`). Why: every whole-slice round ends 12/12 and its readers name several cues
 at once; how often a reader still picks the phantom out of the lungs alone, the mediastinum
 alone or the spine and back alone says which part still gives it away.
@@ -161,9 +161,10 @@ def level_matched_slices(levels: list[tuple[float, bool, float | None]],
     return out
 
 
-REGIONS = ("lung", "mediastinum", "spine")
-REGION_MM = {"lung": 70.0, "mediastinum": 110.0, "spine": 110.0}  # side of each region's square
+REGIONS = ("lung", "mediastinum", "spine", "wall")
+REGION_MM = {"lung": 70.0, "mediastinum": 110.0, "spine": 110.0, "wall": 90.0}  # side of each region's square
 SPINE_ABOVE_LUNG_BACK_MM = 25.0  # the vertebral body lies about this far in front of it
+WALL_OUTSIDE_LUNG_MM = 20.0  # the wall square's centre: this far out from the lung's side edge
 REGION_PX_PER_MM = 4.0  # both slices resampled to this scale: no pixel-size cue, room to look
 
 
@@ -175,7 +176,10 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
     gets from the mediastinum, the wall and the diaphragm); ``mediastinum``: on the midpoint of
     the two lungs' centroids (between them, the vessels and airways); ``spine``: on that
     midline SPINE_ABOVE_LUNG_BACK_MM in front of the lungs' back edge (the vertebra, the
-    paravertebral lung, the back muscles)."""
+    paravertebral lung, the back muscles); ``wall``: on the larger lung's centroid row,
+    WALL_OUTSIDE_LUNG_MM out from its side edge (the ribs, the chest wall's muscles and fat, the skin;
+    round 45's whole-slice readers named a "waxy" wall "with no muscle or fat layers" in most
+    answers)."""
     if region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; expected one of {REGIONS}")
     found = two_lungs(hu)
@@ -194,8 +198,15 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
         cy, cx = np.unravel_index(int(np.argmax(depth)), depth.shape)
     elif region == "mediastinum":
         cy, cx = mid_y, mid_x
-    else:  # spine
+    elif region == "spine":
         cy, cx = float(np.flatnonzero(lungs.any(axis=1))[-1]) - SPINE_ABOVE_LUNG_BACK_MM / pixel_mm, mid_x
+    else:  # the wall, beside the larger lung, away from the midline
+        big = 1 + int(np.argmax(sizes))
+        cy = cents[big - 1][0]
+        cols = np.flatnonzero(lab[int(round(cy))] == big)
+        outward = 1.0 if cents[big - 1][1] > mid_x else -1.0
+        edge = float(cols.max() if outward > 0 else cols.min()) if len(cols) else cents[big - 1][1]
+        cx = edge + outward * WALL_OUTSIDE_LUNG_MM / pixel_mm
     out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
     step = 1.0 / (REGION_PX_PER_MM * pixel_mm)  # input pixels per output pixel
     first = -REGION_MM[region] / 2 / pixel_mm + step / 2  # the square's first pixel centre, from (cy, cx)
@@ -313,6 +324,7 @@ WHAT_IS_SHOWN = {
     "lung": "two square crops of axial chest CT side by side, both cut from lung parenchyma",
     "mediastinum": "two square crops of axial chest CT side by side, both cut from the mediastinum",
     "spine": "two square crops of axial chest CT side by side, both cut from the spine and the back",
+    "wall": "two square crops of axial chest CT side by side, both cut from the side of the chest wall",
 }
 
 

@@ -363,7 +363,7 @@ def test_regional_first_glance_crops_show_each_region_at_one_mm_scale(px):
     """``region_crop`` cuts the same mm square whatever the pixel size: a 10 mm marker spans the
     same output pixels at 0.6 and 0.8 mm; the lung square is centred inside the larger lung, the
     mediastinum's between the two lungs, the spine's on the midline 25 mm in front of the lungs'
-    back edge; a slice without two lungs gives None."""
+    back edge, the wall's 20 mm out from the larger lung's side; a slice without two lungs gives None."""
     pairs = _bench_module("blinded_pairs")
     hu, X, Y = _chest(px)
     hu[((X + 60) / 55) ** 2 + (Y / 75) ** 2 < 1] = -870.0  # the right lung (image left) the larger
@@ -389,6 +389,14 @@ def test_regional_first_glance_crops_show_each_region_at_one_mm_scale(px):
     spine = pairs.region_crop(hu, px, "spine")
     marked = np.argwhere(spine > 1000.0)
     assert np.allclose(marked.mean(axis=0), (spine.shape[0] - 1) / 2, atol=scale)
+    # The wall's square: on the larger lung's centroid row, WALL_OUTSIDE_LUNG_MM out from its side
+    # edge (the ellipse's edge at X = -115 mm on that row), away from the midline.
+    edge_mm = -115.0 - pairs.WALL_OUTSIDE_LUNG_MM
+    hu[(np.abs(X - edge_mm) < 2) & (np.abs(Y) < 2)] = 1500.0
+    wall = pairs.region_crop(hu, px, "wall")
+    assert wall.shape == (int(round(pairs.REGION_MM["wall"] * scale)),) * 2
+    marked = np.argwhere(wall > 1000.0)
+    assert np.allclose(marked.mean(axis=0), (wall.shape[0] - 1) / 2, atol=1.5 * scale)
     assert pairs.region_crop(np.full_like(hu, -1000.0), px, "lung") is None
 
 
