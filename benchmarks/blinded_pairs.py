@@ -370,8 +370,13 @@ def score(out: Path, answer_files: list[Path] | None = None) -> dict:
     """Score one or more readers against ``out``'s key: per reader, the phantoms picked out, the
     mean confidence and the mean probability put on the right side (confidence if right, 1 minus
     it if wrong); pooled, the hits and the sign test against guessing. Prints and returns them."""
+    if not (out / ".key.json").is_file():
+        raise SystemExit(f"{out / '.key.json'}: not found (run make first)")
     key = json.loads((out / ".key.json").read_text())
     files = answer_files or [out / "answers.json"]
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise SystemExit(f"{', '.join(missing)}: not found (the reader writes it)")
     readers, pooled_hits, pooled_n = [], 0, 0
     for f in files:
         answers = json.loads(Path(f).read_text())

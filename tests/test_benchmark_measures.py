@@ -441,3 +441,5 @@ def test_first_glance_score_pools_readers_and_weighs_their_confidence(tmp_path, 
     assert "cut from the spine and the back" in text and "/tmp/rdX/answers.json" in text
     assert "exactly one of the two is from a synthetic" in text
     assert "crops" not in pairs.reader_prompt(Path("/tmp/rdX"))
+    with pytest.raises(SystemExit, match="r9.json: not found"):
+        pairs.score(tmp_path, [files[0], tmp_path / "r9.json"])

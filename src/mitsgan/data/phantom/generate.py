@@ -260,6 +260,15 @@ def noise_sd_hu(rng: np.random.Generator, slice_mm: float) -> float:
 
 
 AIR_NOISE_FLOOR = 0.5  # noise far outside the body, as a fraction of that at the skin
+# Round 45 (not kept; code not in the tree): the air round the body brightened near it (+65 HU at the
+# skin, a Gaussian of the distance out with 70 mm width) and this floor 0.8, after a chest-wall reader's
+# "a dark band in the air hugging the skin". Measured first (air pixels under -850 HU inside the field of
+# view, median by distance from the body): the real slices -926 to -956 HU 5-30 mm out, -946 to -989 at
+# 30-60 mm, -995 to -1001 beyond (scatter and its correction, pads and blankets; residual noise 7-23 HU),
+# the phantoms -989 to -1000 at every distance (noise 4.5-16 HU); the variant -942 to -989. Three fresh
+# readers each on the same pairs (seeds 25400, --seed 77): chest-wall crops 36 of 36 (0.67-0.71; the
+# baseline 36 of 36 at 0.66-0.75), whole slices 36 of 36 (0.82-0.85; the baseline 0.75-0.81); a reader
+# then named "an even air band outside the skin".
 # Streaks from the near-lateral views (noise.streak_noise): their standard deviation, over the
 # local noise level, in rows whose water-equivalent path along X is STREAK_REF_PATH_MM; 12 views
 # within 12 degrees of lateral, new in every slice. Round 18: without them the noise was "an even,
@@ -365,6 +374,14 @@ TRABECULAR_GRAIN_HU = (90.0, 100.0)
 # and fatty marrow, in lung window too. Blinded A/Bs both ways round: 10 of 10 comparisons (p =
 # 0.001; uncapped, "a few unnaturally dark pits"), then, capped, 10 of 10 on new patients with a
 # fresh reader ("patchy marrow with small darker spots, as the real vertebrae and sterna").
+# Round 45 (not kept; code not in the tree): grain and marrow spaces fading to nothing over the marrow's
+# outer 3 mm in the slice (so a rib's few mm of marrow are an even grey), after chest-wall readers' "ribs
+# as clean rings with dark hollow centres, darker than fat": at full strength the rib marrow (trabecular
+# voxels over 70 mm from the midline, seed 26004) runs -125 to +472 HU (5th-95th percentile; 7% below
+# -100), with the fade -45 to +432 (2% below -100; the median 154 -> 137, real ~110). Three fresh readers
+# each: chest-wall crops 36 of 36 on two sets of patients (0.74-0.75 against the baseline's 0.66-0.75,
+# seeds 25400 / --seed 77; 0.69-0.75 against 0.69-0.72, 25800 / --seed 78), spine crops 36 of 36
+# (0.86-0.90 against 0.83-0.88).
 TRABECULAR_SPECKLE_HU = 250.0
 TRABECULAR_SPECKLE_MM = 0.6
 TRABECULAR_SPECKLE_CUT = 0.5
