@@ -46,10 +46,11 @@ against the issue's target itself, the same pairs with and without it, a fresh r
 
 ``--regions lung mediastinum spine wall`` also writes, from the same pairs, one folder per region
 (``OUT/lung/pair_XX.png`` ...; each with its own left/right draw and key, for a fresh reader
-each; the draws follow the order of the regions asked for) showing only a square of that region, both slices resampled to the same mm scale
-(:func:`region_crop`). Why: every whole-slice round ends 12/12 and its readers name several cues
-at once; how often a reader still picks the phantom out of the lungs alone, the mediastinum
-alone or the spine and back alone says which part still gives it away.
+each; the draws follow the order of the regions asked for) showing only a square of that region,
+both slices resampled to the same mm scale (:func:`region_crop`). Why: every whole-slice round ends
+12/12 and its readers name several cues at once; how often a reader still picks the phantom out of
+the lungs alone, the mediastinum alone, the spine and back alone or the side of the chest wall alone
+says which part still gives it away.
 """
 from __future__ import annotations
 

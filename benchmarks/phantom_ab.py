@@ -46,8 +46,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant, sign_test_p,  # noqa: E402
-                           save_panels, save_side_by_side)
+from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
+                           save_panels, save_side_by_side, sign_test_p)
 
 
 @contextlib.contextmanager
