@@ -94,7 +94,7 @@ VESSEL_LEAF_TARGETS = 8
 # were "small ring bronchi floating in the lung with no matching artery" to a reader.
 # Round 45 (not kept): 10 (no central tree: each lung's 3 segments of 2.9-3.7 mm radius gone), after
 # lung-only first glances' "a chain of fused round airway rings" at the hilum (checked on seed 25809 at
-# 38 mm below the carina: the chain is those segments beside the paired bronchus; without them one ring
+# 38 mm below the carina: the chain is those segments beside one other airway; without them one ring
 # is left). Three fresh lung-only readers (seeds 25800, --seed 78): 31 of 36, the baseline 28 of 36;
 # the readers' cues moved to "a dot with a small ring" and the vessels.
 AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
