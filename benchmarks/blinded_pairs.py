@@ -362,6 +362,14 @@ Then reply with a one-line summary.
 """
 
 
+def require_files(*paths: Path) -> None:
+    """Stop with a message naming the first of ``paths`` that is missing: a ``.key.json`` comes from
+    ``make``, anything else from the reader."""
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise SystemExit(f"{path}: not found ({'run make first' if path.name[0] == '.' else 'the reader writes it'})")
+
+
 def sign_test_p(hits: int, n: int) -> float:
     """One-sided binomial p of at least ``hits`` of ``n`` by chance (a reader guessing)."""
     return sum(math.comb(n, k) for k in range(hits, n + 1)) / 2 ** n if n else 1.0
@@ -371,13 +379,9 @@ def score(out: Path, answer_files: list[Path] | None = None) -> dict:
     """Score one or more readers against ``out``'s key: per reader, the phantoms picked out, the
     mean confidence and the mean probability put on the right side (confidence if right, 1 minus
     it if wrong); pooled, the hits and the sign test against guessing. Prints and returns them."""
-    if not (out / ".key.json").is_file():
-        raise SystemExit(f"{out / '.key.json'}: not found (run make first)")
-    key = json.loads((out / ".key.json").read_text())
     files = answer_files or [out / "answers.json"]
-    missing = [str(f) for f in files if not Path(f).is_file()]
-    if missing:
-        raise SystemExit(f"{', '.join(missing)}: not found (the reader writes it)")
+    require_files(out / ".key.json", *files)
+    key = json.loads((out / ".key.json").read_text())
     readers, pooled_hits, pooled_n = [], 0, 0
     for f in files:
         answers = json.loads(Path(f).read_text())

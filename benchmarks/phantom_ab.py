@@ -47,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
-                           save_panels, save_side_by_side, sign_test_p)
+                           require_files, save_panels, save_side_by_side, sign_test_p)
 
 
 @contextlib.contextmanager
@@ -266,9 +266,7 @@ def score(out: Path) -> dict:
     version (with confidence over 0.5); ``inconsistent`` counts those that named one side
     of the image both times, or a version once and no difference once.
     """
-    for name in (".key.json", "preference.json"):
-        if not (out / name).is_file():
-            raise SystemExit(f"{out / name}: not found ({'run make first' if name[0] == '.' else 'the reader writes it'})")
+    require_files(out / ".key.json", out / "preference.json")
     key = json.loads((out / ".key.json").read_text())
     answers = json.loads((out / "preference.json").read_text())
     groups: dict = {}
