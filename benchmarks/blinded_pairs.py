@@ -169,9 +169,29 @@ WALL_OUTSIDE_LUNG_MM = 20.0  # the wall square's centre: this far out from the l
 REGION_PX_PER_MM = 4.0  # both slices resampled to this scale: no pixel-size cue, room to look
 
 
-def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | None:
+def region_crop(hu: np.ndarray, pixel_mm: float, region: str,
+                centre: tuple[float, float] | None = None) -> np.ndarray | None:
     """A square of one region of an axial slice (HU), resampled to REGION_PX_PER_MM; None where
-    the slice shows no two lungs to place it by.
+    the slice shows no two lungs to place it by. ``centre``: (row, column) in pixels, from
+    :func:`region_centre` of another slice (an A/B cuts both versions of a patient at the same
+    place, found on the baseline).
+    """
+    if centre is None:
+        centre = region_centre(hu, pixel_mm, region)
+    if centre is None:
+        return None
+    cy, cx = centre
+    out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
+    step = 1.0 / (REGION_PX_PER_MM * pixel_mm)  # input pixels per output pixel
+    first = -REGION_MM[region] / 2 / pixel_mm + step / 2  # the square's first pixel centre, from (cy, cx)
+    # Bilinear, air outside the slice.
+    return sample_grid(hu[None].astype(np.float32), (0.0, cy + first, cx + first), (1.0, step, step),
+                       (1, out_px, out_px), order=1, fill_hu=-1024.0)[0]
+
+
+def region_centre(hu: np.ndarray, pixel_mm: float, region: str) -> tuple[float, float] | None:
+    """Where :func:`region_crop` centres ``region`` on an axial slice (HU): (row, column) in pixels;
+    None where the slice shows no two lungs to place it by.
 
     ``lung``: centred where the larger lung lies deepest inside its own outline (as far as it
     gets from the mediastinum, the wall and the diaphragm); ``mediastinum``: on the midpoint of
@@ -208,12 +228,7 @@ def region_crop(hu: np.ndarray, pixel_mm: float, region: str) -> np.ndarray | No
         outward = 1.0 if cents[big - 1][1] > mid_x else -1.0
         edge = float(cols.max() if outward > 0 else cols.min()) if len(cols) else cents[big - 1][1]
         cx = edge + outward * WALL_OUTSIDE_LUNG_MM / pixel_mm
-    out_px = int(round(REGION_MM[region] * REGION_PX_PER_MM))
-    step = 1.0 / (REGION_PX_PER_MM * pixel_mm)  # input pixels per output pixel
-    first = -REGION_MM[region] / 2 / pixel_mm + step / 2  # the square's first pixel centre, from (cy, cx)
-    # Bilinear, air outside the slice.
-    return sample_grid(hu[None].astype(np.float32), (0.0, cy + first, cx + first), (1.0, step, step),
-                       (1, out_px, out_px), order=1, fill_hu=-1024.0)[0]
+    return float(cy), float(cx)
 
 
 def parse_variant(items: list[str]) -> dict[tuple[str, str], object]:

@@ -8,10 +8,11 @@ a real chest CT:
 
     python benchmarks/phantom_ab.py make OUT --variant anatomy.FAT_PLANE_MM=1.5 \\
         [--variant trees.VESSEL_FLOOR_MM=0.8 ...] [--seeds 0 1 2 3 4] [--levels 0 20 | --at-nodules 2]
-        [--seed 0] [--window lung | mediastinal]
+        [--seed 0] [--window lung | mediastinal] [--region lung | mediastinum | spine | wall]
     # a reader opens OUT/set_XX.png (A left, B right) and OUT/reference_real.png (real slices at
     # the same levels where the real scans reach them) and writes
     # OUT/preference.json: {"set_00": {"more_real": "A", "confidence": 0.6}, ...}
+    python benchmarks/phantom_ab.py prompt READER_COPY --key OUT/.key.json  # the fixed reader text
     python benchmarks/phantom_ab.py score OUT
     # the objective side, no reader: the realism benchmark's lung-vessel counts, both versions
     python benchmarks/phantom_ab.py measure OUT --variant trees.VESSEL_FLOOR_MM=0.8 [--seeds 0 1 2]
@@ -46,8 +47,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import (REAL_CARINA_INDEX, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
-                           require_files, save_panels, save_side_by_side, sign_test_p)
+from blinded_pairs import (REAL_CARINA_INDEX, REGIONS, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
+                           region_centre, region_crop, require_files, save_panels, save_side_by_side,
+                           sign_test_p)
 
 
 @contextlib.contextmanager
@@ -131,7 +133,7 @@ def nodule_slices(phantom, count: int) -> list[int]:
 
 def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: int,
          pinned: bool = True, generate=None, both_ways: bool = True, at_nodules: int = 0,
-         window: str = "lung") -> None:
+         window: str = "lung", region: str | None = None) -> None:
     """Write the reader's sets: each (seed, level) comparison shown twice, once each way round.
 
     Why both ways (round 16): three of this round's readers answered "A" in every set whenever
@@ -143,6 +145,12 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
     (their levels are then given as -1, -2, ...).
     ``window``: "lung" (the issue's target) or "mediastinal", for changes inside the mediastinum
     or the chest wall, which lung window shows as flat white (the sets and the real references alike).
+    ``region``: each set shows that region's square (blinded_pairs.region_crop) of both versions,
+    cut round the world position found on the baseline (:func:`cut_region`), and the references are
+    that region's squares of the real slices. Why (round 46): on a whole slice a chest-wall change is
+    a few percent of the picture, and the first glance picked the wall's square out 72 of 72 with and
+    without each change; an A/B of the square can say whether one helped. A comparison whose
+    baseline shows no two lungs is left out.
     """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,6 +164,8 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
         else:
             base, changed = slices_at(base_ph.scan, s, levels), slices_at(changed_ph.scan, s, levels)
             lvs = levels
+        if region is not None:
+            base, changed, lvs = cut_region(base, changed, lvs, base_ph.scan, changed_ph.scan, region)
         comparisons += [(s, lv, b, c) for lv, b, c in zip(lvs, base, changed)]
     total = len(comparisons)
     if both_ways:
@@ -175,15 +185,45 @@ def make(out: Path, variant: dict, seeds: list[int], levels: list[float], seed: 
                      "comparison": i, "changed_pixels": int((b != c).sum())}
         where = f"nodule {-int(lv)}" if at_nodules else f"{lv:+.0f} mm"
         print(f"{name}: seed {s}, {where}, {key[name]['changed_pixels']} pixels differ")
-    _reference(out, None if at_nodules else levels, window)
+    _reference(out, None if at_nodules else levels, window, region)
     spec = {f"{m}.{c}": v for (m, c), v in variant.items()}
-    (out / ".key.json").write_text(json.dumps({"variant": spec, "window": window, "sets": key}, indent=1))
+    (out / ".key.json").write_text(json.dumps({"variant": spec, "window": window, "region": region, "sets": key},
+                                              indent=1))
     print(f"wrote {len(key)} sets ({total} comparisons) to {out}; the reader writes {out / 'preference.json'}")
 
 
+def cut_region(base: list[np.ndarray], changed: list[np.ndarray], levels: list[float], base_scan, changed_scan,
+               region: str) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+    """``region``'s squares of both versions' slices, each pair cut round the world position (mm)
+    where the baseline's slice places it, so the same anatomy even when the variant's grid differs
+    (round 46: a variant that widened the body grew the field of view, and cut at the baseline's
+    pixels its square showed another part of the lung). Levels whose baseline shows no two lungs
+    are dropped."""
+    from mitsgan.geometry import voxel_to_world, world_to_voxel
+
+    kept: tuple[list, list, list] = ([], [], [])
+    for b, c, lv in zip(base, changed, levels):
+        centre = region_centre(b, float(base_scan.spacing_zyx[2]), region)
+        if centre is None:
+            print(f"level {lv:+.0f} mm: no two lungs to place the {region} square by; left out")
+            continue
+        _, row, col = world_to_voxel(changed_scan, voxel_to_world(base_scan, (0.0, *centre)))
+        for into, item in zip(kept, (region_crop(b, float(base_scan.spacing_zyx[2]), region, centre),
+                                     region_crop(c, float(changed_scan.spacing_zyx[2]), region,
+                                                 (float(row), float(col))), lv)):
+            into.append(item)
+    return kept
+
+
 def reference_slices(scans: dict, levels: list[float] | None, most: int = 4) -> list[np.ndarray]:
-    """Real slices for the reader: at the sets' ``levels`` (mm below the carina) where a real scan
-    reaches them (up to ``most``, one per scan and level, levels in turn), else near the carina.
+    """The real slices of :func:`reference_picks`."""
+    return [scans[name].hu[k] for name, k in reference_picks(scans, levels, most)]
+
+
+def reference_picks(scans: dict, levels: list[float] | None, most: int = 4) -> list[tuple[str, int]]:
+    """Which real slices the reader gets, as (scan name, slice index): at the sets' ``levels`` (mm
+    below the carina) where a real scan reaches them (up to ``most``, one per scan and level, levels
+    in turn), else near the carina.
 
     Why (round 23): the upper chest is narrower front to back than the chest at the carina. With
     carina-level references a reader preferred a phantom kept as deep at 35 mm above the carina as
@@ -191,27 +231,35 @@ def reference_slices(scans: dict, levels: list[float] | None, most: int = 4) -> 
     from those levels two fresh readers preferred the level-correct one 10 of 10 each.
     """
     names = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0002", "LIDC-IDRI-0003", "lung1") if n in scans]
-    picked: list[np.ndarray] = []
+    picked: list[tuple[str, int]] = []
     for lv in levels or []:
         for name in names:
             s = scans[name]
             k = REAL_CARINA_INDEX[name] - lv / s.spacing_zyx[0]
             if -0.5 <= k <= s.hu.shape[0] - 0.5 and len(picked) < most:
-                picked.append(s.hu[int(np.clip(round(k), 0, s.hu.shape[0] - 1))])
+                picked.append((name, int(np.clip(round(k), 0, s.hu.shape[0] - 1))))
     if picked:
         return picked
     near = [n for n in ("LIDC-IDRI-0001", "LIDC-IDRI-0003", "lung1") if n in scans]
-    return [scans[n].hu[int(np.clip(round(REAL_CARINA_INDEX[n]), 0, scans[n].hu.shape[0] - 1))] for n in near]
+    return [(n, int(np.clip(round(REAL_CARINA_INDEX[n]), 0, scans[n].hu.shape[0] - 1))) for n in near]
 
 
-def _reference(out: Path, levels: list[float] | None = None, window: str = "lung") -> None:
-    """Real slices in ``window`` for the reader (see reference_slices; when ../shared is there)."""
+def _reference(out: Path, levels: list[float] | None = None, window: str = "lung",
+               region: str | None = None) -> None:
+    """Real slices in ``window`` for the reader (see reference_slices; when ../shared is there), or
+    their ``region`` squares."""
     from phantom_realism import real_scans
 
     if not SHARED.is_dir():
         print(f"no reference_real.png: real scans not found at {SHARED}")
         return
-    slices = reference_slices(real_scans(), levels)
+    scans = real_scans()
+    if region is None:
+        slices = reference_slices(scans, levels)
+    else:
+        cuts = (region_crop(scans[n].hu[k], float(scans[n].spacing_zyx[2]), region)
+                for n, k in reference_picks(scans, levels))
+        slices = [c for c in cuts if c is not None]
     if slices:
         save_panels(slices, ["real"] * len(slices), out / "reference_real.png", window=WINDOWS[window])
 
@@ -299,6 +347,43 @@ def score(out: Path) -> dict:
     return {"won": won, "lost": lost, "p": p, "inconsistent": inconsistent}
 
 
+WHAT_IS_SHOWN_AB = {"lung": "lung parenchyma", "mediastinum": "the mediastinum",
+                    "spine": "the spine and the back", "wall": "the side of the chest wall"}
+
+
+def reader_prompt(folder: Path, key_path: Path | None = None) -> str:
+    """The instructions a blinded A/B reader of ``folder`` gets, worded from the sets' key (window,
+    region; ``key_path``, default the folder's own) without giving the variant away.
+
+    Why fixed wording: as for blinded_pairs.reader_prompt, a reader's answers move with how the
+    question is put, so A/Bs are compared only under one text, one fresh reader per copy.
+    """
+    key_path = key_path or folder / ".key.json"
+    key = json.loads(key_path.read_text()) if key_path.is_file() else {}
+    window = key.get("window", "lung")
+    region = key.get("region")
+    shown = ("two axial chest CT slices" if region is None else
+             f"two square crops of axial chest CT, both cut from the same place ({WHAT_IS_SHOWN_AB[region]})")
+    return f"""You are a radiologist judging the realism of synthetic chest CT images. Work only inside the \
+folder {folder}; do not open, list or search anything outside it.
+
+The folder holds files set_00.png, set_01.png, ... Each shows {shown}, labelled A (left) and B \
+(right), in {window} window. Both are from the same synthetic (computer-generated) patient, drawn by \
+two versions of the generator; they differ in places. reference_real.png shows real patients' CT \
+(the same kind of view), for comparison.
+
+Task: for each set, look at it with the image viewer tool (view the PNG), and say which side looks \
+more like a real patient's CT, how confident you are (0.5 = no difference seen or pure guess, 1.0 = \
+certain), and why in one sentence. Judge by what you see; compare with the real reference as often as \
+you like. Rules: view the images only with the file viewer; no pixel statistics, histograms, \
+differences, hashes, file sizes, metadata or other computation on the files. Judge each set on its own.
+
+Write your answers as {folder}/preference.json, a JSON object:
+{{"set_00": {{"more_real": "A" or "B", "confidence": 0.5-1.0, "why": "one sentence"}}, ... for every set}}
+Then reply with a one-line summary.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -317,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="slices through each patient's K largest nodules instead of --levels")
     m.add_argument("--window", choices=sorted(WINDOWS), default="lung",
                    help="display window of the sets and the real references (default: lung)")
+    m.add_argument("--region", choices=REGIONS, default=None,
+                   help="show only this region's square of each slice (blinded_pairs.region_crop)")
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     v = sub.add_parser("measure", help="lung-vessel counts of the same patients with and without the variant")
@@ -324,10 +411,16 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--variant", action="append", required=True, help="MODULE.NAME=VALUE (repeatable)")
     v.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     v.add_argument("--unpinned", action="store_true", help="as for make")
+    pr = sub.add_parser("prompt", help="print the fixed instructions for a blinded reader of a copy of OUT")
+    pr.add_argument("folder", type=Path, help="the reader's copy of OUT (its PNGs; the key stays in OUT)")
+    pr.add_argument("--key", type=Path, default=None, help="OUT/.key.json (for the window and region)")
     args = ap.parse_args(argv)
+    if args.cmd == "prompt":
+        print(reader_prompt(args.folder, args.key))
+        return 0
     if args.cmd == "make":
         make(args.out, parse_variant(args.variant), args.seeds, args.levels, args.seed, not args.unpinned,
-             both_ways=not args.one_way, at_nodules=args.at_nodules, window=args.window)
+             both_ways=not args.one_way, at_nodules=args.at_nodules, window=args.window, region=args.region)
     elif args.cmd == "measure":
         measure(args.out, parse_variant(args.variant), args.seeds, not args.unpinned)
     else:

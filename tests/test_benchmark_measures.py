@@ -188,6 +188,61 @@ def test_ab_make_can_show_the_sets_in_mediastinal_window(tmp_path, monkeypatch):
         assert abs(panel[n // 2, n // 2 - int(75 / px)] - 255 * lung) <= 1  # X = -75 mm: lung
 
 
+def test_ab_make_with_a_region_cuts_both_versions_where_the_baseline_places_it(tmp_path, monkeypatch):
+    """``region``: each set shows that region's square of both versions, cut at the place found on
+    the baseline's slice (a change that moved the lungs must not move the square); a level whose
+    baseline shows no two lungs is left out. The key records the region."""
+    from PIL import Image
+
+    from mitsgan.data.phantom import trees
+
+    ab = _bench_module("phantom_ab")
+    monkeypatch.setattr(ab, "SHARED", tmp_path / "no-shared")
+    monkeypatch.setattr(trees, "HILAR_BRANCHES", 3)
+    px = 0.7
+    ab.make(tmp_path, ab.parse_variant(["trees.HILAR_BRANCHES=6"]), [0], [0.0], 45, pinned=False,
+            generate=_fake_generate(px), region="lung")
+    key = json.loads((tmp_path / ".key.json").read_text())
+    assert key["region"] == "lung" and len(key["sets"]) == 2
+    assert all(v["changed_pixels"] > 0 for v in key["sets"].values())  # the new dots lie in the square
+    from blinded_pairs import REGION_MM, REGION_PX_PER_MM
+    side = int(round(REGION_MM["lung"] * REGION_PX_PER_MM))
+    assert Image.open(tmp_path / "set_00.png").size == (2 * side + 16, side + 30)
+
+    from mitsgan.io.scan import Scan
+
+    base, _, _ = _chest(px)
+    moved = np.roll(base, 30, axis=1)  # the variant's lungs 30 pixels to the right ...
+    base_scan = Scan(hu=base[None], spacing_zyx=(2.5, px, px), origin_xyz=(0.0, 0.0, 0.0))
+    # ... on a grid whose origin lies 30 pixels further left: the same world place
+    moved_scan = Scan(hu=moved[None], spacing_zyx=(2.5, px, px), origin_xyz=(-30 * px, 0.0, 0.0))
+    cut_b, cut_c, levels = ab.cut_region([base, np.full_like(base, -1000.0)], [moved, moved], [0.0, 5.0],
+                                         base_scan, moved_scan, "wall")
+    assert levels == [0.0]  # the slice with no lungs is left out
+    assert np.array_equal(cut_b[0], ab.region_crop(base, px, "wall"))
+    assert np.allclose(cut_c[0], cut_b[0], atol=1e-3)  # the same anatomy, though 30 pixels apart
+    assert not np.allclose(ab.region_crop(moved, px, "wall", ab.region_centre(base, px, "wall")), cut_b[0])
+    # A coarser grid: the square still spans the same millimetres round the same place.
+    coarse = Scan(hu=base[None, ::2, ::2], spacing_zyx=(2.5, 2 * px, 2 * px),
+                  origin_xyz=(0.0, 0.0, 0.0))
+    _, cut_coarse, _ = ab.cut_region([base], [base[::2, ::2]], [0.0], base_scan, coarse, "wall")
+    assert np.mean(np.abs(cut_coarse[0] - cut_b[0]) < 1.0) > 0.95
+
+
+def test_ab_reader_prompt_names_the_view_but_not_the_variant(tmp_path):
+    """The fixed A/B text says what the sets show (window, region, from the key) and where the
+    answers go, and never names the change under test."""
+    ab = _bench_module("phantom_ab")
+    key = tmp_path / ".key.json"
+    key.write_text(json.dumps({"variant": {"chest_wall.SIDE_FAT_MM": 20}, "window": "mediastinal",
+                               "region": "wall", "sets": {}}))
+    text = ab.reader_prompt(tmp_path / "copy", key)
+    assert "mediastinal window" in text and "the side of the chest wall" in text
+    assert str(tmp_path / "copy" / "preference.json") in text
+    assert "SIDE_FAT" not in text and "chest_wall." not in text
+    assert "two axial chest CT slices" in ab.reader_prompt(tmp_path / "none")  # no key: whole slices
+
+
 def test_ab_reference_slices_come_from_the_sets_levels_where_real_scans_reach_them():
     """Real slices for the A/B reader at the compared levels (round 23: carina-level references made
     a reader prefer an upper chest as deep as the heart's), one per scan that reaches a level, at
