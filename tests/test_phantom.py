@@ -429,3 +429,50 @@ def test_breast_glands_are_patches_and_strands_in_fat():
     out = hu.copy()
     G._add_breast_tissue(out, lab, p, grid, np.random.default_rng(5))
     assert (out == hu).all()
+
+
+def test_fat_strands_are_thin_broken_lines_of_several_directions_in_the_fat_only(monkeypatch):
+    """Round 46: fibrous strands in the fat (generate.FAT_STRANDS_HU). On a ring of fat round muscle:
+    only fat changes, by at most FAT_STRANDS_HU; the strands take a few percent of it as thin,
+    elongated pieces, nowhere a broad band (a first version drew ~3 mm bands where its field only
+    grazed zero), and in several directions (one direction drew parallel dashes, which blinded
+    readers called a generator artefact); the same stream gives the same strands, and at 0 HU none."""
+    from mitsgan.data.phantom import generate as G
+    from mitsgan.data.phantom.vessels import Grid
+
+    monkeypatch.setattr(G, "FAT_STRANDS_HU", 150.0)
+    grid = Grid((4, 512, 512), 0.4, 2.0, -102.0, -102.0, 12.0)
+    X, Y = grid.x_mm()[None, :], grid.y_mm()[:, None]
+    rho = np.broadcast_to(np.sqrt(X * X + Y * Y), grid.shape_zyx[1:])
+    lab = np.where(rho < 60.0, A.MUSCLE, np.where(rho < 100.0, A.FAT, A.AIR)).astype(np.uint8)
+    lab = np.repeat(lab[None], grid.shape_zyx[0], axis=0)
+    hu = np.where(lab == A.FAT, -100.0, np.where(lab == A.MUSCLE, 40.0, -1000.0)).astype(np.float32)
+    out, again = hu.copy(), hu.copy()
+    G._add_fat_strands(out, lab, grid, np.random.default_rng(3))
+    G._add_fat_strands(again, lab, grid, np.random.default_rng(3))
+    assert (out == again).all()
+    changed = out != hu
+    assert changed.any() and not (changed & (lab != A.FAT)).any()
+    assert out.max() <= -100.0 + G.FAT_STRANDS_HU + 1e-3
+    strand = (out > -100.0 + 0.3 * G.FAT_STRANDS_HU) & (lab == A.FAT)
+    share = strand[lab == A.FAT].mean()
+    assert 0.005 < share < 0.1, share
+    inside_mm = np.stack([ndimage.distance_transform_edt(s) for s in strand]) * grid.pixel_mm
+    assert inside_mm.max() <= G.FAT_STRAND_HALF_MM + grid.pixel_mm, inside_mm.max()
+    pieces, n = ndimage.label(strand[1])
+    elongation, crossing = [], []
+    for i in range(1, n + 1):
+        ys, xs = np.nonzero(pieces == i)
+        if ys.size >= 30:
+            ev, vec = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(float)))
+            elongation.append(np.sqrt(ev[1] / max(ev[0], 1e-6)))
+            # The piece's direction against the radius through its middle (0: radial, pi/2: round).
+            along = vec[:, 1]
+            radial = np.array([xs.mean() - 255.5, ys.mean() - 255.5])
+            crossing.append(np.arccos(abs(along @ radial) / np.linalg.norm(radial)))
+    assert len(elongation) >= 5 and np.median(elongation) > 3.0, elongation
+    assert np.ptp(crossing) > 0.6, crossing  # not one tilt: several families cross
+    monkeypatch.setattr(G, "FAT_STRANDS_HU", 0.0)
+    none = hu.copy()
+    G._add_fat_strands(none, lab, grid, np.random.default_rng(3))
+    assert (none == hu).all()
