@@ -201,18 +201,18 @@ def cut_region(base: list[np.ndarray], changed: list[np.ndarray], levels: list[f
     are dropped."""
     from mitsgan.geometry import voxel_to_world, world_to_voxel
 
-    kept: tuple[list, list, list] = ([], [], [])
+    base_px, changed_px = float(base_scan.spacing_zyx[2]), float(changed_scan.spacing_zyx[2])
+    base_cuts, changed_cuts, kept_levels = [], [], []
     for b, c, lv in zip(base, changed, levels):
-        centre = region_centre(b, float(base_scan.spacing_zyx[2]), region)
+        centre = region_centre(b, base_px, region)
         if centre is None:
             print(f"level {lv:+.0f} mm: no two lungs to place the {region} square by; left out")
             continue
         _, row, col = world_to_voxel(changed_scan, voxel_to_world(base_scan, (0.0, *centre)))
-        for into, item in zip(kept, (region_crop(b, float(base_scan.spacing_zyx[2]), region, centre),
-                                     region_crop(c, float(changed_scan.spacing_zyx[2]), region,
-                                                 (float(row), float(col))), lv)):
-            into.append(item)
-    return kept
+        base_cuts.append(region_crop(b, base_px, region, centre))
+        changed_cuts.append(region_crop(c, changed_px, region, (float(row), float(col))))
+        kept_levels.append(lv)
+    return base_cuts, changed_cuts, kept_levels
 
 
 def reference_slices(scans: dict, levels: list[float] | None, most: int = 4) -> list[np.ndarray]:
