@@ -273,6 +273,13 @@ CONTRAST_FRACTION = 0.5  # share of phantoms scanned with intravenous contrast
 # blood was 150-300 HU, so in lung window their vessels sat at the window's top, grainy where
 # the noise dipped below it ("not solid white", blinded A/Bs both ways round: 4 of 4 comparisons
 # with a difference, then 2 of 2 on new patients; most sets showed no difference at all).
+# Round 47 (not kept; the code is not in the tree): in 70% of enhanced patients, undiluted contrast in
+# the SVC (+420-980 HU, fading over its last 30 mm into the atrium) throwing 24 thin streaks (0.6 mm
+# half-width, +-110 HU per 700 HU of contrast at the vessel's edge, more dark than bright, falling off
+# over 20 mm), after the mediastinum first glances' "the real crops won on contrast streaks from the SVC".
+# Blinded A/Bs of mediastinum crops, both ways round, three fresh readers (enhanced seeds 26347-26355,
+# 25 mm above and at the carina): 0 of 6 comparisons with a difference each (0.6-0.9; "straight streak
+# lines that don't look anatomical, fanned out from the SVC"; the real references show none).
 CONTRAST_HU_RANGE = (200.0, 380.0)
 CONTRAST_ORGAN_MAX_HU = 260.0  # the heart's wall, liver and spleen enhance with at most this much
 THYMUS_FRACTION = 0.3  # share of phantoms with soft tissue left in the thymic fat
@@ -1322,10 +1329,25 @@ SPINOUS_SKIN_GAP_MM = 8.0
 # 4.0 mm where they meet (after the real slices' triangular, attached processes): three fresh spine-only
 # readers picked the phantom in 36 of 36 (0.81-0.88; the baseline 36 of 36 at 0.83-0.88; seeds 25400,
 # --seed 77), still by "a ring-shaped arch", "a spinous process apart from the arch", the vertebral
-# body's "punched-out holes" and flat back muscles.
+# body's "punched-out holes" and flat back muscles. Round 47: the same wedge, judged by blinded A/Bs of spine
+# crops (phantom_ab.py --region spine, both ways round, three fresh readers; seeds 26320-26324, -20 / +20
+# mm): 0 of 2, 0 of 1 and 0 of 1 comparisons with a difference (7-8 of 9 answered inconsistently; the wider
+# process shows its marrow, "a hollow, ring-like spinous process with a grey centre").
 PEDICLE_RING_MM = (7.5, 10.5)  # the pedicles: this ring round the canal's centre, in front of it
 LAMINA_HALF_MM = (2.2, 2.8)  # the laminae's half-thickness at the pedicle and where they meet behind the canal
 SPINOUS_HALF_MM = (3.2, 1.4)  # the spinous process's half-width at its base, and how much less at its tip
+# The posterior elements' cortex (mm; marrow fills the rest of each bar), None: cortex through and through.
+# Round 47: with marrow (1.2 mm of cortex) the wider bars (laminae, transverse processes, rib necks, the
+# spinous process's base) showed the marrow's grain and spaces as grey cores and pits in lung window, where
+# real posterior elements are solid white; spine-crop readers named "a hollow, ring-like spinous process"
+# (against round 45's wedge) and "the arch a smooth ring". Solid, in blinded A/Bs of spine crops
+# (phantom_ab.py --region spine, both ways round, three fresh readers each): 9 of 9, 9 of 9 and 0 of 8
+# comparisons with a difference (seeds 26325-26329, -20 / +20 mm; "solid, continuous bone as in the real
+# reference" against "hollow outlines with dark centres, dark holes and notches"; the third reader took the
+# grey detail for the references' marrow texture), then on new patients with three fresh readers 7 of 7,
+# 8 of 8 and 0 of 7 (26420-26424; "spurious grey holes, moth-eaten edges" against "smooth, fused
+# solid-white blobs"): 33 of 48 pooled (p = 0.007), four readers of six for it. Kept.
+POSTERIOR_CORTEX_MM: float | None = None
 
 
 def _vertebral_body(X: np.ndarray, Y: np.ndarray, yv: float, rv: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1380,7 +1402,8 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     spinous process the slice cuts (:func:`_spinous_pieces`, its tip ``tip_mm`` behind the
     canal's centre), transverse processes, and the rib's head and neck running from the
     vertebral body to the transverse process (RIB_HEAD_PHASES: from the disc on). A ring round the
-    canal with a thin straight stick behind it read as "a cartoon vertebra".
+    canal with a thin straight stick behind it read as "a cartoon vertebra". The marrow is empty
+    unless POSTERIOR_CORTEX_MM is set (solid bone, as real posterior elements look in lung window).
     """
     rcn = np.sqrt(X * X + (Y - f32(yc)) ** 2)
     ped = ((rcn >= PEDICLE_RING_MM[0]) & (rcn < PEDICLE_RING_MM[1]) & (Y < f32(yc + 3.0)) & (Y > f32(yv))
@@ -1401,7 +1424,8 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     cortex, marrow = ped.copy(), np.zeros_like(ped)
     for d, half in bars:
         cortex |= d < half
-        marrow |= d < half - f32(1.2)
+        if POSTERIOR_CORTEX_MM is not None:
+            marrow |= d < half - f32(POSTERIOR_CORTEX_MM)
     return cortex & ~marrow, marrow
 
 

@@ -419,6 +419,13 @@ FAT_STRAND_KEEP = 0.6  # share of each sheet kept; the rest broken away
 FAT_STRAND_PIECE_MM = 4.0  # the breaks' scale along a strand
 FAT_STRAND_RADIUS_MM = 150.0  # arc length round the chest measured at this radius
 FAT_STRAND_PATTERN_MM = (7.0, 6.0)  # the sheets' spacing scale round the chest, and their reach along t
+# Round 47 (not kept; the code is not in the tree): each family's u bent by a smooth random displacement
+# (3 mm, correlation 5 mm, drawn after the rest; the half-width cap measured through |grad u|), after the
+# chest-wall first glance's "thin, ruler-straight lines through the fat" (seeds 25800, --seed 78: 36 of 36).
+# The pieces' off-axis extent went 1.10 -> 1.61 mm (median, a ring of fat), the half-width stayed within
+# 0.9 mm. Blinded A/Bs of wall crops, both ways round, three fresh readers (seeds 26300-26304, -20 / +20
+# mm): 0 of 1, 1 of 2 and 1 of 2 comparisons with a difference (6-8 of 10 answered inconsistently; every
+# call 0.50-0.60, "A and B look almost identical").
 
 
 def _lerp_rows(table: np.ndarray, row: float, x: np.ndarray, xs: np.ndarray) -> np.ndarray:
