@@ -1332,7 +1332,11 @@ SPINOUS_SKIN_GAP_MM = 8.0
 # body's "punched-out holes" and flat back muscles. Round 47: the same wedge, judged by blinded A/Bs of spine
 # crops (phantom_ab.py --region spine, both ways round, three fresh readers; seeds 26320-26324, -20 / +20
 # mm): 0 of 2, 0 of 1 and 0 of 1 comparisons with a difference (7-8 of 9 answered inconsistently; the wider
-# process shows its marrow, "a hollow, ring-like spinous process with a grey centre").
+# process shows its marrow, "a hollow, ring-like spinous process with a grey centre"). Round 47, on solid
+# posterior elements: thicker pedicles (7.5-12.0 mm) and laminae (2.8 / 3.4), after round 44's readers'
+# "a round canal with thick, solid-looking bone round it, as the reference's compact vertebrae": no
+# difference seen by three fresh readers (seeds 26425-26429, -20 / +20 mm; 0 of 0 comparisons with a
+# difference; "both versions draw the bone round the canal as a thick, solid, even white ring").
 PEDICLE_RING_MM = (7.5, 10.5)  # the pedicles: this ring round the canal's centre, in front of it
 LAMINA_HALF_MM = (2.2, 2.8)  # the laminae's half-thickness at the pedicle and where they meet behind the canal
 SPINOUS_HALF_MM = (3.2, 1.4)  # the spinous process's half-width at its base, and how much less at its tip
@@ -1392,6 +1396,16 @@ RIB_HEAD_PHASES = ((0.0, 0.8), (0.9, 1.0))
 # a real chest CT shows the facet joints beside the arch").
 FACET_PHASES: tuple = ((0.0, 0.2), (0.9, 1.0))
 FACET_HALF_MM = 3.2  # their half-width
+# Where in the pitch a slice cuts the transverse processes. Round 47 (not kept): over 0.25-0.85, after "the
+# canal a neat round ring" (at 0.3 or 0.8 the arch stood alone beside the rib necks). Blinded A/Bs of spine
+# crops, both ways round, on patients whose levels (-20 / +20 mm) fall where the two differ: 0 of 2, 7 of 7
+# and 5 of 5 comparisons with a difference (seeds 26451-26474; "the arch joins the transverse processes and
+# ribs" against "a ring floating free, cut off from the rib bands by long symmetric slits"), then on new
+# patients with three fresh readers 2 of 3, 1 of 4 and 2 of 3 (26481-26533; it won where the baseline showed
+# "a bare ring with no transverse processes" and lost where the rib neck and the process fused into "one
+# solid triangular blob" with no costotransverse joint gap between them). On patients whose levels mostly
+# did not differ (26430-26434) no reader saw a difference.
+TRANSVERSE_PHASES = (0.45, 0.7)
 
 
 def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: float,
@@ -1417,7 +1431,7 @@ def _posterior_elements(X: np.ndarray, Y: np.ndarray, yv: float, rv: float, yc: 
     # behind (round 14: 3 slices in 10 had no arch at all, "anatomically implausible").
     bars.append(_bar(X, Y, (8.5, yc + 3.0), (0.0, yc + 12.0), *LAMINA_HALF_MM))
     bars += _spinous_pieces(X, Y, yc, phase, tip_mm)
-    if 0.45 < phase < 0.7:  # transverse processes, back and out
+    if TRANSVERSE_PHASES[0] < phase < TRANSVERSE_PHASES[1]:  # transverse processes, back and out
         bars.append(_bar(X, Y, (8.0, yc), (28.7, yc + 7.5), 3.6, 4.2))
     if any(lo <= phase < hi for lo, hi in RIB_HEAD_PHASES):  # rib head and neck, body to transverse process
         bars.append(_bar(X, Y, (0.8 * rv, yv + 0.15 * rv), (26.0, yc + 9.0), 3.8, 3.4))
