@@ -335,13 +335,12 @@ def save_side_by_side(images: tuple[np.ndarray, np.ndarray], path: Path,
     save_panels(list(images), ["A", "B"], path, window=window)
 
 
-WHAT_IS_SHOWN = {
-    None: "two axial chest CT slices side by side",
-    "lung": "two square crops of axial chest CT side by side, both cut from lung parenchyma",
-    "mediastinum": "two square crops of axial chest CT side by side, both cut from the mediastinum",
-    "spine": "two square crops of axial chest CT side by side, both cut from the spine and the back",
-    "wall": "two square crops of axial chest CT side by side, both cut from the side of the chest wall",
-}
+# Each region's square as the readers' instructions name it (here and in phantom_ab.reader_prompt).
+REGION_PLACES = {"lung": "lung parenchyma", "mediastinum": "the mediastinum",
+                 "spine": "the spine and the back", "wall": "the side of the chest wall"}
+WHAT_IS_SHOWN = {None: "two axial chest CT slices side by side",
+                 **{region: f"two square crops of axial chest CT side by side, both cut from {place}"
+                    for region, place in REGION_PLACES.items()}}
 
 
 def reader_prompt(folder: Path, region: str | None = None) -> str:

@@ -47,9 +47,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from blinded_pairs import (REAL_CARINA_INDEX, REGIONS, SHARED, WINDOWS, overridden, parse_variant,  # noqa: E402
-                           region_centre, region_crop, require_files, save_panels, save_side_by_side,
-                           sign_test_p)
+from blinded_pairs import (REAL_CARINA_INDEX, REGION_PLACES, REGIONS, SHARED, WINDOWS, overridden,  # noqa: E402
+                           parse_variant, region_centre, region_crop, require_files, save_panels,
+                           save_side_by_side, sign_test_p)
 
 
 @contextlib.contextmanager
@@ -347,10 +347,6 @@ def score(out: Path) -> dict:
     return {"won": won, "lost": lost, "p": p, "inconsistent": inconsistent}
 
 
-WHAT_IS_SHOWN_AB = {"lung": "lung parenchyma", "mediastinum": "the mediastinum",
-                    "spine": "the spine and the back", "wall": "the side of the chest wall"}
-
-
 def reader_prompt(folder: Path, key_path: Path | None = None) -> str:
     """The instructions a blinded A/B reader of ``folder`` gets, worded from the sets' key (window,
     region; ``key_path``, default the folder's own) without giving the variant away.
@@ -363,7 +359,7 @@ def reader_prompt(folder: Path, key_path: Path | None = None) -> str:
     window = key.get("window", "lung")
     region = key.get("region")
     shown = ("two axial chest CT slices" if region is None else
-             f"two square crops of axial chest CT, both cut from the same place ({WHAT_IS_SHOWN_AB[region]})")
+             f"two square crops of axial chest CT, both cut from the same place ({REGION_PLACES[region]})")
     return f"""You are a radiologist judging the realism of synthetic chest CT images. Work only inside the \
 folder {folder}; do not open, list or search anything outside it.
 
