@@ -1405,6 +1405,12 @@ FACET_HALF_MM = 3.2  # their half-width
 # "a bare ring with no transverse processes" and lost where the rib neck and the process fused into "one
 # solid triangular blob" with no costotransverse joint gap between them). On patients whose levels mostly
 # did not differ (26430-26434) no reader saw a difference.
+# Round 48 (not kept; code not in the tree): the same 0.25-0.85 with a 1.5 mm costotransverse joint gap (the
+# process cut back wherever it came within 1.5 mm of the rib neck), on patients whose -20 / +20 mm levels
+# both fall in 0.27-0.78 of the pitch (26667-26759): 1 of 8, 0 of 8 and 6 of 6 comparisons with a difference
+# (7 of 22 pooled). Against it: "lumpy knobs at the tips" (the process's tip left beyond the neck), "the ring
+# fused to the side projections, filling the grey muscle groove", stair-stepped edges; for it: "a separate
+# rib neck and joint gaps, as in the reference".
 TRANSVERSE_PHASES = (0.45, 0.7)
 
 

@@ -426,6 +426,11 @@ FAT_STRAND_PATTERN_MM = (7.0, 6.0)  # the sheets' spacing scale round the chest,
 # 0.9 mm. Blinded A/Bs of wall crops, both ways round, three fresh readers (seeds 26300-26304, -20 / +20
 # mm): 0 of 1, 1 of 2 and 1 of 2 comparisons with a difference (6-8 of 10 answered inconsistently; every
 # call 0.50-0.60, "A and B look almost identical").
+# Round 48 (not kept): fainter, shorter strands (FAT_STRANDS_HU 90, FAT_STRAND_PIECE_MM 2.5), judged by chest-wall
+# first glances with three fresh readers on the same pairs (seeds 25800, --seed 78): 35 of 36 (0.62, 0.62,
+# 0.68) against 36 of 36 (0.66, 0.65, 0.62). The strands were no longer named; the first cues were the lung
+# vessels at the crop's edge ("straight needles or rods"), the wall's "even, parallel bands" and the ribs'
+# rings.
 
 
 def _lerp_rows(table: np.ndarray, row: float, x: np.ndarray, xs: np.ndarray) -> np.ndarray:

@@ -86,6 +86,16 @@ VESSEL_ASYM = 0.2
 # Round 45: the 24 twigs and 0.8 mm floor again, judged by lung-only first glances (three fresh readers
 # per condition, blinded_pairs.py's fixed prompt): picked out in 36 of 36 on each of two sets of
 # patients (seeds 25400 / 25800), the baseline in 28 of 36 on each. First glance agrees with the A/B.
+# Round 48 (not kept): 4 twigs with a 0.5 mm floor (VESSEL_FLOOR_MM): twice the twigs, thinner and fainter, after
+# the real slabs' lung showed a fine web of faint branching lines where the phantom had fewer, brighter
+# sticks (one slice pair at 2.5 mm: line-like pixels 150-300 HU over their 6 mm median 1.9 against 0.3-0.7
+# per cm2 of lung). Lung-vessel counts (seeds 0-2, per 100 cm2): 3-15 mm2 pieces 17.9 -> 10.1 (real 7.5-16.5),
+# >= 15 mm2 5.3 -> 2.7 (1.2-5.9), vessel area 4.56 -> 2.73% (1.65-5.02). Blinded A/Bs of lung crops (26960-26964,
+# -20 / +20 mm): 5 of 10, 6 of 10 and 7 of 10 (18 of 30, p = 0.18). Lung-only first glances, three fresh readers
+# (seeds 25400, --seed 77): 33 of 36 (0.63, 0.60, 0.65) against the baseline's 28 of 36 (8, 12, 8; 0.60-0.63)
+# read the same day by three other fresh readers (round 45: 28 of 36); whole slices 36 of 36 (0.80-0.83,
+# round 47's baseline 0.74-0.80). Cues: "faint straight lines criss-crossing", "vessels that loop into a
+# net", "wispy, disconnected streaks".
 VESSEL_LEAF_TARGETS = 8
 # Airways: CT shows bronchi down to ~3-4 mm calibre, with walls ~10-15% of the diameter;
 # more or thicker rings make the hila a cluster of bright circles.
@@ -108,6 +118,9 @@ AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
 # a perfect thin ring"): on the same pairs a fresh reader still picked the phantom in 12 of 12
 # (confidence 0.70 against 0.81), then on new patients 12 of 12 again (0.71 against 0.68 for the
 # baseline, fresh readers both): the first cue moved to the vessels, the readers stayed as sure.
+# Round 48 (not kept): 1.8 again, under the three-reader lung-only first glance (seeds 25400, --seed 77):
+# 30 of 36 (11, 8, 11; 0.62-0.64) against the same day's baseline 28 of 36 (8, 12, 8); no reader named the
+# airways, all named the vessels: loops, polygons, straight lines that do not taper.
 PAIRED_ARTERY_MIN_RADIUS_MM = 1.2  # arteries this thick (and up) have a bronchus beside them
 # Round 37 (not kept): 0.65, the normal inner-diameter broncho-arterial ratio (after "ring bronchi
 # the same size as the central ones" at first glance), was preferred in 0 of 15 blinded comparisons
@@ -173,6 +186,17 @@ def lung_targets(p: A.ChestParams, rng: np.random.Generator, step_mm: float = 4.
     return allp + rng.uniform(-step_mm / 2, step_mm / 2, size=allp.shape)
 
 
+# Round 48 (not kept; code not in the tree): arteries and veins draw their targets from the same points (about
+# a quarter of each tree's targets are the other's too, and both trees fill the same space independently).
+# Split instead by the sign of a smooth random field (random Fourier features, 5 mm scale, its own generator):
+# arteries the points where it is positive, veins the rest, as veins run between the arteries' territories.
+# Closed loops in the lung's vessel mask at -760 HU (holes of 0.8-300 mm2 away from the lung's edge, not
+# air) went 7 -> 1 on one 2.5 mm slice (seed 26606; the real slabs 0 per slice at 1.25-2.5 mm, lung1 0-4 at
+# 5 mm); counts (seeds 0-2): 3-15 mm2 pieces 17.9 -> 20.7, vessel area 4.56 -> 4.15%. Blinded A/Bs of lung
+# crops (26980-26984, -20 / +20 mm): 4 of 10, 3 of 10, 5 of 10 (judged on single shapes of the regrown
+# trees: "starbursts", "zigzag networks" either way). Lung-only first glances (seeds 25400, --seed 77), three
+# fresh readers: 33 of 36 (0.65, 0.65, 0.66; the same day's baseline 28 of 36), still naming "vessels meeting
+# in polygon or net shapes"; whole slices 36 of 36 (0.80, 0.80, 0.88).
 def vessel_trees(p: A.ChestParams, grid: Grid, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Occupancy of the vessels, airway lumens and airway walls (lumen + wall) on ``grid``.
