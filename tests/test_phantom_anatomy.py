@@ -246,16 +246,18 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
 
 
 def test_thinnest_vessels_thin_out_with_distance_from_the_hilum(monkeypatch):
-    """Round 14's A/B knob (off by default): branches on the calibre floor keep it near the hilum
-    and fall to PERIPHERAL_FLOOR_SCALE of it far out (a linear ramp between PERIPHERAL_FADE_MM);
-    thicker branches keep their calibre. In a grown tree the floor branches far out are that thin."""
+    """Round 48 (on by default since; round 14's knob): branches on the calibre floor keep it near the
+    hilum and fall to PERIPHERAL_FLOOR_SCALE of it far out (a linear ramp between PERIPHERAL_FADE_MM);
+    thicker branches keep their calibre. In a grown tree the floor branches far out are that thin.
+    Set to 1, every branch stays on or above the floor."""
     from mitsgan.data.phantom import trees as T
     from mitsgan.data.phantom.vessels import Tree
 
-    off = T.segmental_tree(np.array([-50.0, 0.0, 100.0]), _one_lung_targets(500), np.random.default_rng(1))
-    assert np.all(off.radius_mm >= T.VESSEL_FLOOR_MM - 1e-9)  # off: every branch on or above the floor
-    monkeypatch.setattr(T, "PERIPHERAL_FLOOR_SCALE", 0.4)
-    monkeypatch.setattr(T, "VESSEL_FLOOR_MM", 0.95)
+    assert T.PERIPHERAL_FLOOR_SCALE < 0.5 and T.VESSEL_FLOOR_MM >= 0.85  # the defaults: thinner far out
+    with monkeypatch.context() as m:
+        m.setattr(T, "PERIPHERAL_FLOOR_SCALE", 1.0)
+        off = T.segmental_tree(np.array([-50.0, 0.0, 100.0]), _one_lung_targets(500), np.random.default_rng(1))
+        assert np.all(off.radius_mm >= T.VESSEL_FLOOR_MM - 1e-9)  # off: every branch on or above the floor
     d0, d1 = T.PERIPHERAL_FADE_MM
     root = np.array([-50.0, 0.0, 100.0])
     dist = np.array([0.5 * d0, 0.5 * (d0 + d1), 2.0 * d1, 2.0 * d1])
