@@ -425,8 +425,8 @@ def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generat
 # same pairs read the same day by three other fresh readers: picked out in 23 of 36 (8, 9, 6; confidence
 # 0.59-0.60) against 28 of 36 (seeds 25400, --seed 77), then on the second set 30 of 36 (12, 12, 6; 0.58-0.64)
 # against 36 of 36 (0.66-0.68; seeds 25800, --seed 78): 53 of 72 against 64 of 72 (Fisher one-sided p =
-# 0.016). Whole slices stay 36 of 36 on both sets, at 0.68-0.75 and 0.71-0.76 (the unchanged phantom
-# 0.74-0.80 in round 47, 0.80-0.88 for this round's other variants). After first-glance "vessels that stay
+# 0.016). Whole slices stay 36 of 36 on both sets, at 0.68-0.75 and 0.71-0.76 (the unchanged phantom, read
+# the same day: 0.79-0.84 and 0.72-0.78). After first-glance "vessels that stay
 # thick right out to the edge of the lung instead of tapering". Every lung-vessel count moved toward the real
 # scans (seeds 0-2, per 100 cm2 of lung; real lung1, LIDC 0001, 0002, 0003): < 3 mm2 pieces 26.7 -> 18.1
 # (12.1-24.2), 3-15 mm2 17.9 -> 11.5 (7.5-16.5), >= 15 mm2 5.3 -> 4.5 (1.2-5.9), long lines 0.67 -> 0.81
