@@ -246,7 +246,7 @@ def test_vessel_tree_has_tapering_lobar_trunks_and_radiating_segmental_vessels()
 
 
 def test_thinnest_vessels_thin_out_with_distance_from_the_hilum(monkeypatch):
-    """Round 48 (on by default since; round 14's knob): branches on the calibre floor keep it near the
+    """Round 14's knob, on by default since round 48: branches on the calibre floor keep it near the
     hilum and fall to PERIPHERAL_FLOOR_SCALE of it far out (a linear ramp between PERIPHERAL_FADE_MM);
     thicker branches keep their calibre. In a grown tree the floor branches far out are that thin.
     Set to 1, every branch stays on or above the floor."""

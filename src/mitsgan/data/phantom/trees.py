@@ -47,7 +47,8 @@ VESSEL_LENGTH_PER_RADIUS = 30.0
 # dot count unchanged (2.5-3.5 mm dots per 100 cm2 of lung: 2.1 on seed 2, real 2.3-3.2).
 # Round 9: 8000, with leaf twigs (VESSEL_LEAF_TARGETS) instead of fans; see there.
 VESSEL_TARGETS = 8000
-# Radius of the thinnest branches drawn (~1.1 mm calibre, the finest lines CT shows). Every
+# Radius of the thinnest branches drawn near the hilum (PERIPHERAL_FLOOR_SCALE thins it farther out;
+# the history below is of one floor everywhere, ~1.1-1.4 mm calibre, the finest lines CT shows). Every
 # branch feeding fewer than ~25 targets sits on this floor, so they are the bulk of the
 # drawn vessel length: at 0.65 mm, where several meet (branch points, terminal fans) their
 # volumes add up to round 2.5-3.5 mm blobs (~4 per 100 cm2 of lung of the ~6 counted;
