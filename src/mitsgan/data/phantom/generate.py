@@ -492,6 +492,16 @@ def _add_fat_strands(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random
         hu[k][fat] += f32(FAT_STRANDS_HU) * strand
 
 
+# Round 49 (not kept; code not in the tree): an isotropic fine grain in the lung only (a smooth field of 0.7
+# mm correlation length, 25 HU before the scanner's blur, its own generator), after lung readers' "a fine
+# horizontal streaky texture" and a measurement: minus a 9-pixel median, the real lung background (LIDC
+# 0001, 2.5 mm) has a 29-32 HU residual correlated alike along and across the rows (0.68-0.71 / 0.69-0.71),
+# the phantom's 25-26 HU, elongated left to right (0.75 / 0.53) as its noise is; with the grain 30.6 HU,
+# 0.75 / 0.60. Lung-only first glances, three fresh readers: 31 of 36 against the same day's baseline 21
+# (seeds 25400, --seed 77), 32 against 30 (25800, --seed 78): "a coarse, grainy background with faint,
+# broken vessels", read as synthetic in 10 of 12 pairs by most readers. The real residual is structure
+# (small vessels), not grain. The lung's own 2 mm texture below (14 HU) is not the grain either: at 0 the
+# residual moves 26.1 -> 25.5 HU (seed 26606).
 def _add_texture(hu: np.ndarray, lab: np.ndarray, grid: Grid, rng: np.random.Generator) -> None:
     """Slow density variation: fat septa, muscle grain, lung density, bone marrow."""
     soft = smooth_field(grid.shape_zyx, grid.spacing_zyx, 4.0, rng)

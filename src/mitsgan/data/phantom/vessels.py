@@ -277,6 +277,14 @@ BOW_FRACTION = 0.1  # sagitta of the arc over the branch's length (round 9: 0.06
 # comparisons with a difference (seeds 25214-25235, -15 / 5 / 25 mm; p = 1): "the same vessels broken
 # into short dashes and dots, a beaded look" against "smooth, unbroken tubes". 3-15 mm2 pieces per 100
 # cm2 of lung (seeds 0-2) 17.9 -> 20.0 (real 7.5-9.6).
+# Round 49 (not kept; code not in the tree): every lung tree (vessels and bronchi alike) drawn through one
+# smooth random displacement of space (random Fourier features, 15 mm correlation length, 2 mm rms per
+# in-plane axis, 0.5 mm along t, fading in from 15 to 40 mm from the hila; thick branches cut into 3 mm
+# pieces), so straight branches bend gently and neighbours bend together (after "ruler-straight lines",
+# "straight crossing rods"). Lung-only first glances, three fresh readers (seeds 25400, --seed 77): picked
+# out in 32 of 36 (12, 8, 12) against the same day's baseline 21 of 36 (Fisher one-sided p = 0.003): "long,
+# ruler-straight hairlines" still, "vessels turning at right angles", "broken into faint fragments" (the
+# bends carry thin vessels in and out of the slice); worst beside the 1.25 mm real slices (3 of 3 each).
 THIN_BOW_FRACTION = 0.1
 
 
