@@ -40,6 +40,11 @@ def smooth_field(shape_zyx: tuple[int, ...], spacing_zyx_mm: tuple[float, ...], 
 # across them; isotropic noise left the phantoms at 0.80 / 0.71 ("coarser, blotchy mottle");
 # with 2.2, 0.80 / 0.59 (seed 0). Round 21: blinded A/Bs both ways round preferred it in 10 of
 # 10 comparisons, then 10 of 10 on new patients with a fresh reader (3.2: indistinguishable).
+# Round 49 (not kept): 1.5, after lung readers' "a fine horizontal streaky background" (the lung's
+# background, minus its 9-pixel median, 0.75 / 0.53 on seed 26606 at 2.5 mm, LIDC-0001's 0.68-0.71 /
+# 0.69-0.71; with 1.5, 0.75 / 0.61; the streak noise, STREAK_LEVEL, adds only 0.02 across). Lung-only first
+# glances, three fresh readers: 29 of 36 against the same day's baseline 21 (seeds 25400, --seed 77), 30
+# against 30 (25800, --seed 78); the ring-and-dot pairs and straight, even vessels stayed the cues.
 NOISE_Y_STRETCH = 2.2
 
 
