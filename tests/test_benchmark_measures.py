@@ -75,6 +75,23 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     assert realism.vessel_pieces(hu2, 0.5)["small"] == pytest.approx(per, rel=0.02)
 
 
+def test_level_groups_average_to_five_mm_runs_by_height_below_the_carina(realism):
+    """2.5 mm slices go in pairs, 5 mm ones alone, 1.25 mm ones in fours; a run's band is its middle's
+    height below the carina (lower indices lie further down), and runs outside every band are dropped."""
+    pairs = realism.level_groups(40, 2.5, carina_index=20.0)
+    assert all(len(run) == 2 for runs in pairs.values() for run in runs)
+    # slices 20-21: middle 20.5, 1.25 mm above the carina; 0-1: 48.75 mm below; 38-39: 46.25 above
+    assert [20, 21] in pairs[(-10.0, 15.0)]
+    assert [0, 1] in pairs[(40.0, 65.0)]
+    assert [38, 39] in pairs[(-60.0, -35.0)]
+    fives = realism.level_groups(48, 5.0, carina_index=23.5)
+    assert fives[(-85.0, -60.0)] == [[36], [37], [38], [39], [40]]  # 62.5-82.5 mm above
+    fours = realism.level_groups(12, 1.25, carina_index=-22.4)
+    # middles 1.5, 5.5, 9.5: 29.9, 34.9 and 39.9 mm above
+    assert fours == {(-35.0, -10.0): [[0, 1, 2, 3], [4, 5, 6, 7]], (-60.0, -35.0): [[8, 9, 10, 11]]}
+    assert sum(len(r) for r in realism.level_groups(200, 2.5, 100.0).values()) < 200  # beyond +-85 mm dropped
+
+
 def test_lung_texture_counts_specks_over_the_local_median_away_from_vessels(realism):
     """Single-pixel specks 100 HU over a flat lung, on every 10th pixel of every 10th row: 1% of
     the lung, read as 1% (a 7x7 median ignores them); a vessel and the 2 pixels round it left out,
@@ -492,9 +509,22 @@ def test_first_glance_score_pools_readers_and_weighs_their_confidence(tmp_path, 
     assert (result["picked_out"], result["pairs"]) == (3, 4)
     assert result["sign_test_p"] == pytest.approx(5 / 16)  # 3 or 4 of 4 by chance
     assert "pooled: 3 / 4" in capsys.readouterr().out
+    # Told apart either way round: 2 of 2 and 1 of 2; by guessing each reader has max(k, 2 - k) = 2
+    # with p 1/2 and 1 with p 1/2, so a sum of at least 3 has p 3/4.
+    assert [r["told_apart"] for r in result["readers"]] == [2, 1]
+    assert (result["told_apart"], result["told_apart_p"]) == (3, pytest.approx(0.75))
     text = pairs.reader_prompt(Path("/tmp/rdX"), "spine")
     assert "cut from the spine and the back" in text and "/tmp/rdX/answers.json" in text
     assert "exactly one of the two is from a synthetic" in text
     assert "crops" not in pairs.reader_prompt(Path("/tmp/rdX"))
     with pytest.raises(SystemExit, match="r9.json: not found"):
         pairs.score(tmp_path, [files[0], tmp_path / "r9.json"])
+
+
+def test_told_apart_counts_a_reader_who_swaps_the_kinds_as_seeing_the_difference():
+    """A reader at 1 of 12 separated the kinds as well as one at 11 of 12; guessers rarely do either."""
+    pairs = _bench_module("blinded_pairs")
+    p_one = pairs.told_apart_p([11], 12)
+    assert p_one == pytest.approx(2 * (1 + 12) / 2 ** 12)  # k in {0, 1, 11, 12}
+    assert pairs.told_apart_p([6, 6, 6], 12) == 1.0
+    assert pairs.told_apart_p([12, 12, 11], 12) < 1e-6

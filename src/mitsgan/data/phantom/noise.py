@@ -45,6 +45,15 @@ def smooth_field(shape_zyx: tuple[int, ...], spacing_zyx_mm: tuple[float, ...], 
 # 0.69-0.71; with 1.5, 0.75 / 0.61; the streak noise, STREAK_LEVEL, adds only 0.02 across). Lung-only first
 # glances, three fresh readers: 29 of 36 against the same day's baseline 21 (seeds 25400, --seed 77), 30
 # against 30 (25800, --seed 78); the ring-and-dot pairs and straight, even vessels stayed the cues.
+# Round 50 (not kept; code not in the tree): the lungs' grain drawn with 1.0 (the same white noise shaped a
+# second time, blended in over 3 mm round the lungs), the rest at 2.2, after measuring that the real lungs'
+# grain is not elongated like their soft tissue's: lung background minus its 9-pixel median, neighbour
+# correlation across the rows 0.23-0.34 -> 0.60-0.67 at 1.25 mm (seeds 25865, 25994; LIDC-0002 0.52-0.65,
+# along the rows 0.71-0.74 in both) and 0.53 -> 0.71 at 2.5 mm (seed 26606; LIDC-0001 0.69-0.71). Lung-only
+# first glances, three fresh readers per set against the same day's baseline on the same pairs, counted as
+# told apart either way round (blinded_pairs.told_apart_p): 29, 33, 22 and 26 of 36 against 22, 28, 29 and
+# 31 (seeds 25400 / 25800 / 27300 / 27800, --seed 77-80): 110 of 144 each. The baseline's third set was
+# picked out in only 9 of 36: two readers took its horizontal grain for "a real low-dose scan's streaks".
 NOISE_Y_STRETCH = 2.2
 
 

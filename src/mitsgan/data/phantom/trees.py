@@ -461,6 +461,19 @@ def segmental_tree(root: np.ndarray, targets: np.ndarray, rng: np.random.Generat
 # 0-2: < 3 mm2 22.1, 3-15 mm2 14.6, >= 15 mm2 5.33 per 100 cm2, area 4.57%). Read: 19 of 36 against the
 # baseline's 21 (seeds 25400, --seed 77), 28 against 30 (25800, --seed 78), 26 against 21 (27300, --seed 79):
 # 73 of 108 against 72, no difference.
+# Round 50 (not kept; code not in the tree), after phantom_realism.vessels_by_level: slices averaged to
+# 5 mm, the phantoms' vessel area falls to 0.55-0.69% at 35-60 mm above the carina and 0.0-0.04% at 60-85 mm
+# (seeds 1-2, 96 slices; lung1 2.3 and 3.2%, LIDC-0002 1.0% at 28-43 mm above): the thinning's distance
+# from the hilum is largest at the apices. Each judged by lung-only first glances on four sets (seeds
+# 25400 / 25800 / 27300 / 27800, --seed 77-80), three fresh readers each, told apart either way round
+# against the same day's baseline's 22, 28, 29 and 31 of 36:
+# - the height above the hilum counted at 0.3 (with the lungs' isotropic grain, noise.NOISE_Y_STRETCH):
+#   upper-lung vessel area 1.6-2.6%, near the carina 3.87 -> 4.82% (real 1.65-5.02): 29, 34, 23 and 29
+#   (115 of 144 against 110);
+# - fewer, not fainter, far-out vessels: targets kept with a probability falling from 1 at 25 mm to 0.35
+#   beyond 80 mm, the floor at 0.8 of itself there (not 0.45), the height counted at half: upper-lung area
+#   1.1-1.7%; 35 and 27 of 36 on the first two sets (not read further): "straight rods of even width",
+#   "beaded rows of dots"; the faint, thinned twigs read better than crisp, sparse ones.
 PERIPHERAL_FADE_MM = (25.0, 80.0)
 PERIPHERAL_FLOOR_SCALE = 0.45
 
