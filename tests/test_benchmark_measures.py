@@ -528,3 +528,30 @@ def test_told_apart_counts_a_reader_who_swaps_the_kinds_as_seeing_the_difference
     assert p_one == pytest.approx(2 * (1 + 12) / 2 ** 12)  # k in {0, 1, 11, 12}
     assert pairs.told_apart_p([6, 6, 6], 12) == 1.0
     assert pairs.told_apart_p([12, 12, 11], 12) < 1e-6
+
+
+def test_score_counts_each_pair_over_readers_and_names_the_cues_of_pairs_every_reader_found(tmp_path, capsys):
+    """Per pair, how many readers picked the phantom out; for a pair all of them found, their first
+    cues: what one change must remove, read on that pair's own count."""
+    pairs = _bench_module("blinded_pairs")
+    (tmp_path / ".key.json").write_text(json.dumps({"pair_00": "A", "pair_01": "B"}))
+    files = []
+    for i, (a0, a1) in enumerate((("A", "A"), ("A", "B"), ("A", "A"))):
+        files.append(tmp_path / f"r{i}.json")
+        files[-1].write_text(json.dumps({"pair_00": {"synthetic": a0, "first_cue": f"rings {i}"},
+                                         "pair_01": {"synthetic": a1, "first_cue": "grain"}}))
+    result = pairs.score(tmp_path, files)
+    assert result["per_pair"] == {"pair_00": 3, "pair_01": 1}
+    out = capsys.readouterr().out
+    assert "00 3/3, 01 1/3" in out
+    assert "pair_00, picked out by every reader; first cues: rings 0 | rings 1 | rings 2" in out
+    assert "pair_01, picked out by every reader" not in out
+
+
+def test_phantom_fingerprint_is_stable_and_moves_with_the_seed():
+    """The same phantom gives the same 16 hex digits; another seed gives others."""
+    fp = _bench_module("phantom_fingerprint")
+    first = fp.fingerprint(5, 8, 64)
+    assert len(first) == 16 and int(first, 16) >= 0
+    assert fp.fingerprint(5, 8, 64) == first
+    assert fp.fingerprint(6, 8, 64) != first

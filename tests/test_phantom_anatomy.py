@@ -1861,3 +1861,25 @@ def test_the_arch_and_spinous_process_are_solid_bone_the_vertebral_body_keeps_it
             body = (np.abs(X) < 8.0) & (np.abs(Y - p.y_vert_mm) < 6.0)
             if phase > 0.25:  # off the discs
                 assert (lab[body] == A.TRABECULAR).mean() > 0.5, (seed, phase)
+
+
+def test_airways_are_drawn_by_the_share_of_each_voxel_their_wall_and_air_fill():
+    """A voxel a bronchus fills in part holds lung, wall and air by their volume shares: a thin-walled
+    bronchus grazing the slice stays near the lung's HU instead of a grey tube brighter than the lung."""
+    from mitsgan.data.phantom.generate import AIRWAY_AIR_HU, AIRWAY_WALL_HU, draw_airways
+
+    rng = np.random.default_rng(0)
+    hu = rng.uniform(-900.0, -800.0, 1000).astype(np.float32)
+    outer = rng.uniform(0.0, 1.0, 1000).astype(np.float32)
+    lumen = outer * rng.uniform(0.0, 1.0, 1000).astype(np.float32)
+    expected = (1 - outer) * hu + (outer - lumen) * AIRWAY_WALL_HU + lumen * AIRWAY_AIR_HU
+    got = hu.copy()
+    draw_airways(got, lumen, outer)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    # Half the voxel is bronchus, 0.4 of it air and 0.1 wall: -425 + 4 - 400 (drawn one over the other: -643).
+    one = np.array([-850.0], dtype=np.float32)
+    draw_airways(one, np.array([0.4], np.float32), np.array([0.5], np.float32))
+    assert one[0] == pytest.approx(-821.0)
+    full = np.array([-850.0, -850.0, -850.0], dtype=np.float32)
+    draw_airways(full, np.array([1.0, 0.0, 0.0], np.float32), np.array([1.0, 1.0, 0.0], np.float32))
+    np.testing.assert_allclose(full, [AIRWAY_AIR_HU, AIRWAY_WALL_HU, -850.0])

@@ -28,6 +28,12 @@ VESSEL_Z_STRETCH = 1.8
 # daughters part within the slice) made the lung more speckled, not more linear (seeds 0-2, per
 # 100 cm2 of lung: < 3 mm2 pieces 17.6 -> 28.3, 3-15 mm2 16.9 -> 22.1, long lines 0.46 -> 0.62;
 # real 12-15, 7.5-9.6, 0.75-1.18); weighted 2 it changed little (20.0, 15.6, 0.46).
+# Round 51 (not kept): 1.0 (unstretched), after the real crops' many round vessel dots beside the phantom's
+# lines (1-4 mm2 pieces over 120 HU above their 6 mm median: real 0.19-0.36 per cm2 at 2.5 mm, the phantom
+# 0.15-0.22, unstretched 0.15-0.31; seeds 0-2 near the carina). Lung-only first glances, three fresh readers
+# per set, pairs told apart of 36: 22, 25, 32 and 25 on the four sets (104 of 144; picked out 98), the same
+# day's unchanged phantom 25, 28, 22 and 28 (103; picked out 101). The third set's 32 was every pair read
+# more surely, not one cue; the trees regrow, so every pair changes.
 # Radius of a branch feeding one target (the calibre law scales it). 0.13 with 3000 targets;
 # with 8000 (round 9) scaled by (3000/8000)**0.45 so a branch feeding a given volume of lung
 # keeps its calibre.
@@ -109,6 +115,9 @@ VESSEL_LEAF_TARGETS = 8
 # 38 mm below the carina: the chain is those segments beside one other airway; without them one ring
 # is left). Three fresh lung-only readers (seeds 25800, --seed 78): 31 of 36, the baseline 28 of 36;
 # the readers' cues moved to "a dot with a small ring" and the vessels.
+# Round 51 (looked at, not read): with no central tree (10) the second set's "chain of three fused rings"
+# and the fourth set's "two identical rings side by side", each picked out by nine readers of nine, were
+# unchanged: both are paired bronchi (paired_airways), not the central tree.
 AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
 # Round 36 (not kept): dropping a paired bronchus whose middle lay within both radii (+1 mm) of a
 # central-tree bronchus (after "paired, duplicated 'double ring' bronchi" at first glance; 3-5
@@ -143,6 +152,15 @@ PAIRED_AIRWAY_RATIO = 0.85  # bronchus radius over its artery's (real broncho-ar
 # (seeds 25800, --seed 78; "the same bright dot above a thin ring, all pointing the same way, as if
 # copied"): 30 of 36 (10, 11, 9), the same day's baseline 30 of 36 (11, 7, 12). The pairs were still named:
 # "a chain of circles", "snowman" rings, "neat ring-and-dot pairs" in a grainy field with few vessels.
+# Round 51 (not kept; code not in the tree): no paired bronchus whose branch's middle lies more than 50 mm
+# from the hilum (3-D; after an unblinded radiologist's "visible airways mostly within 3-4 cm of the hilum,
+# none in the outer half", and half the paired bronchi's length lies beyond 50 mm): it changed three lung
+# crops of 48 (set 1) and none of the other sets' crops, whose rings lie nearer; its readers were a replicate
+# of the baseline: 26, 31, 25 and 24 told apart against 25, 28, 22 and 28. Also looked at, not read: paired
+# bronchi dropped where they come within their outer radii + 1.5 mm of a central-tree bronchus (8 of 38 and 3
+# of 41 segments of one patient; seed 25809's right hilar chain went from three fused rings to two), and each
+# bronchus started at its parent's bronchus's end instead of its own offset (starts moved by a median 1.6 mm;
+# the same chain unchanged).
 AIRWAY_WALL_FRACTION = 0.12
 AIRWAY_WALL_MM = 0.25
 
