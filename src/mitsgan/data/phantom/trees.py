@@ -115,9 +115,13 @@ VESSEL_LEAF_TARGETS = 8
 # 38 mm below the carina: the chain is those segments beside one other airway; without them one ring
 # is left). Three fresh lung-only readers (seeds 25800, --seed 78): 31 of 36, the baseline 28 of 36;
 # the readers' cues moved to "a dot with a small ring" and the vessels.
-# Round 51 (looked at, not read): with no central tree (10) the second set's "chain of three fused rings"
-# and the fourth set's "two identical rings side by side", each picked out by nine readers of nine, were
-# unchanged: both are paired bronchi (paired_airways), not the central tree.
+# Round 51 (not kept): the second set's "chain of three fused rings" and the fourth set's "two identical rings
+# side by side", each picked out by nine first-glance readers of nine, are a central-tree bronchus jammed
+# against a paired one (paired_airways): with the central tree grown but not drawn (the random streams
+# unchanged, so only crops showing a central bronchus changed) each is one ring below its artery. Four fresh
+# readers per set: those two pairs still picked out by 3 of 4 and 4 of 4, now for "a perfectly round ring
+# with an even wall next to a perfectly circular vessel"; sets 2 and 4 as a whole 37 / 48 and 43 / 48 (nine
+# readers of the current phantom: 90 / 108 and 83 / 108). Remove one cue and the next one gives the pair away.
 AIRWAY_CENTRAL_MIN_RADIUS_MM = 2.6
 # Round 36 (not kept): dropping a paired bronchus whose middle lay within both radii (+1 mm) of a
 # central-tree bronchus (after "paired, duplicated 'double ring' bronchi" at first glance; 3-5
