@@ -1,6 +1,7 @@
 """The benchmarks' measures count what they say: on a drawn slice with a known number of dots
 and lines in two lungs, ``vessel_pieces`` finds them by size and length, per 100 cm2 of lung, and
-leaves out what touches only the lung's edge; ``subcutaneous_fat`` reads a drawn fat layer's
+leaves out what touches only the lung's edge; ``crop_brightness`` reads the share of the first-glance
+lung crop that vessels of each contrast cover; ``subcutaneous_fat`` reads a drawn fat layer's
 thickness and spread; ``phantom_ab.measure`` reports each version of an A/B with its own
 constants, ``make`` shows each comparison both ways round and ``score`` counts it only when both
 answers agree; the reader's PNGs show each slice pixel for pixel; the regional first-glance crops
@@ -73,6 +74,28 @@ def test_vessel_pieces_counts_dots_and_lines_per_area(realism):
     hu2, X2, Y2 = _chest(0.5)
     hu2[(X2 + 70) ** 2 + Y2 ** 2 < 0.8 ** 2] = 40.0
     assert realism.vessel_pieces(hu2, 0.5)["small"] == pytest.approx(per, rel=0.02)
+
+
+def test_crop_brightness_reads_the_share_of_the_lung_crop_each_vessel_contrast_covers(realism, monkeypatch):
+    """Bright dots (+910 HU over the lung) and faint ones (+200 HU) each cover a known share of the
+    lung: over +150 both count, over +300 and +500 only the bright; the same at two pixel sizes."""
+    monkeypatch.syspath_prepend(str(BENCH))  # the crop comes from blinded_pairs, beside it
+    for px in (0.5, 0.8):
+        hu, X, Y = _chest(px)
+        lung = hu == -870.0
+        gx, gy = np.mod(X, 16.0), np.mod(Y, 16.0)  # 2.5 mm discs: a few pixels' edge is a small part
+        bright = ((gx - 8) ** 2 + (gy - 8) ** 2 < 2.5 ** 2) & lung
+        faint = (np.minimum(gx, 16.0 - gx) ** 2 + (gy - 8) ** 2 < 2.5 ** 2) & lung
+        hu[bright], hu[faint] = 40.0, -670.0
+        share_bright = bright.sum() / lung.sum() * 100
+        share_faint = faint.sum() / lung.sum() * 100
+        c = realism.crop_brightness(hu, px)
+        assert c["over_500"] == pytest.approx(share_bright, rel=0.15)
+        assert c["over_300"] == pytest.approx(share_bright, rel=0.15)
+        assert c["over_150"] == pytest.approx(share_bright + share_faint, rel=0.15)
+    hu, _, _ = _chest(0.7)
+    hu[hu == -870.0] = 0.0  # no lungs: nothing to place the crop by
+    assert realism.crop_brightness(hu, 0.7) is None
 
 
 def test_level_groups_average_to_five_mm_runs_by_height_below_the_carina(realism):
